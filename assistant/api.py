@@ -1,0 +1,91 @@
+"""The public API: `Assistant` and the module-level `search()` / `ask()` on the default index.
+
+The chat page and the CLI are thin layers over these.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .retrieval import Hit, HybridRetriever
+from .settings import Settings, get_settings
+
+
+class Assistant:
+    """Question answering over an askpapers index.
+
+    >>> from assistant import Assistant
+    >>> a = Assistant(index_dir="~/papers-index")
+    >>> for hit in a.search("hypernetwork embeddings for new tokens", k=3):
+    ...     print(hit.title, hit.score)
+    """
+
+    def __init__(self, index_dir: str | Path | None = None, chroma_url: str | None = None,
+                 settings: Settings | None = None, **overrides) -> None:
+        base = settings or get_settings()
+        self.settings = base.with_overrides(index_dir=index_dir, chroma_url=chroma_url, **overrides)
+        self._index = None
+        self._retriever = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Assistant":
+        return cls(settings=settings)
+
+    @property
+    def index(self):
+        """The opened PaperIndex (opened on first use, so construction is cheap)."""
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    from ingest.store import PaperIndex
+
+                    self._index = PaperIndex(self.settings)
+        return self._index
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        if self._retriever is None:
+            self._retriever = HybridRetriever(self.index)
+        return self._retriever
+
+    def search(self, query: str, k: int = 10, filters=None) -> list[Hit]:
+        """Papers that best match `query`, best first, one `Hit` per paper.
+
+        `filters` is a `SearchFilters` or a dict with any of `sources`, `categories` (lists),
+        `date_from`, `date_to` (ISO dates).
+        """
+        return self.retriever.search(query, k=k, filters=filters)
+
+    def search_conversation(self, question: str, history=None, k: int = 10, filters=None) -> list[Hit]:
+        """Search for a question asked inside a conversation (follow-ups are made standalone first)."""
+        from .conversation import condense_offline
+
+        return self.search(condense_offline(question, history), k=k, filters=filters)
+
+    def ingest(self, paths, on_error=None, progress: bool | None = False):
+        """Add files to this assistant's index; they are searchable as soon as this returns."""
+        from ingest.pipeline import ingest
+
+        return ingest(paths, index=self.index, on_error=on_error, progress=progress)
+
+    def stats(self) -> dict:
+        return self.index.stats()
+
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant()
+        return _default
+
+
+def search(query: str, k: int = 10, filters=None) -> list[Hit]:
+    """`Assistant().search(...)` on the default index (ASKPAPERS_INDEX_DIR / ASKPAPERS_CHROMA_URL)."""
+    return default_assistant().search(query, k=k, filters=filters)

@@ -1,0 +1,101 @@
+"""Retrieval evaluation on question sets in the dev-questions format (one JSON object a line).
+
+Fields used: `id`, `type`, `question`, `gold_titles`, `history` (ids of earlier questions of the
+same conversation, for follow-ups). Questions without gold titles (unanswerable) are skipped here.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.records import normalise_title
+
+
+@dataclass
+class Question:
+    id: str
+    type: str
+    question: str
+    gold_titles: list[str]
+    answer_facts: list[str] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    questions = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            questions.append(Question(
+                id=str(d["id"]), type=d.get("type", ""), question=d["question"],
+                gold_titles=list(d.get("gold_titles") or []), answer_facts=list(d.get("answer_facts") or []),
+                history=list(d.get("history") or []),
+            ))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a question record ({exc})") from None
+    return questions
+
+
+def history_messages(q: Question, by_id: dict[str, Question]) -> list[dict]:
+    """The earlier turns of a follow-up's conversation, as chat messages (questions only)."""
+    return [{"role": "user", "content": by_id[h].question} for h in q.history if h in by_id]
+
+
+@dataclass
+class RetrievalResult:
+    question: Question
+    ranks: list[int | None]  # rank (1-based) of each gold paper in the results, None if absent
+    seconds: float
+
+
+def gold_ranks(gold_titles: list[str], hit_titles: list[str]) -> list[int | None]:
+    keys = [normalise_title(t) for t in hit_titles]
+    return [keys.index(normalise_title(g)) + 1 if normalise_title(g) in keys else None for g in gold_titles]
+
+
+def evaluate_retrieval(assistant, questions: list[Question], k: int = 10) -> dict:
+    by_id = {q.id: q for q in questions}
+    results: list[RetrievalResult] = []
+    for q in questions:
+        if not q.gold_titles:
+            continue
+        started = time.perf_counter()
+        hits = assistant.search_conversation(q.question, history_messages(q, by_id), k=k)
+        results.append(RetrievalResult(q, gold_ranks(q.gold_titles, [h.title for h in hits]),
+                                       time.perf_counter() - started))
+    return summarise(results, k)
+
+
+def summarise(results: list[RetrievalResult], k: int) -> dict:
+    def recall_at(r: RetrievalResult, n: int) -> float:
+        return sum(1 for x in r.ranks if x is not None and x <= n) / len(r.ranks)
+
+    def first(r: RetrievalResult) -> float:
+        found = [x for x in r.ranks if x is not None]
+        return 1.0 / min(found) if found else 0.0
+
+    n = len(results) or 1
+    multi = [r for r in results if len(r.ranks) > 1]
+    by_type: dict[str, list[RetrievalResult]] = {}
+    for r in results:
+        by_type.setdefault(r.question.type, []).append(r)
+    times = sorted(r.seconds for r in results) or [0.0]
+    return {
+        "questions": len(results),
+        "recall@1": sum(recall_at(r, 1) for r in results) / n,
+        "recall@5": sum(recall_at(r, 5) for r in results) / n,
+        "recall@10": sum(recall_at(r, 10) for r in results) / n,
+        "mrr": sum(first(r) for r in results) / n,
+        "multi_recall@10": (sum(recall_at(r, 10) for r in multi) / len(multi)) if multi else None,
+        "by_type": {t: {"n": len(rs), "recall@5": sum(recall_at(r, 5) for r in rs) / len(rs),
+                        "mrr": sum(first(r) for r in rs) / len(rs)} for t, rs in sorted(by_type.items())},
+        "latency_p50_ms": 1000 * statistics.median(times),
+        "misses": [{"id": r.question.id, "ranks": r.ranks} for r in results if recall_at(r, 5) < 1.0],
+        "k": k,
+    }

@@ -1,0 +1,131 @@
+"""The paper record shared by `ingest/` (which writes it) and `assistant/` (which reads it)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+ARXIV_ABS_URL = "https://arxiv.org/abs/{}"
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_WS = re.compile(r"\s+")
+_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
+_ARXIV_OLD = re.compile(r"^([a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
+
+
+def collapse_ws(text: str) -> str:
+    """Join hard line breaks and runs of spaces into single spaces."""
+    return _WS.sub(" ", text).strip()
+
+
+def normalise_title(title: str) -> str:
+    """Lower-case, accent- and punctuation-free form of a title, used to spot the same paper twice."""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return _NON_ALNUM.sub(" ", text).strip()
+
+
+def title_key(title: str) -> str:
+    return hashlib.sha1(normalise_title(title).encode()).hexdigest()[:16]
+
+
+def clean_arxiv_id(raw: str | None) -> str | None:
+    """'0704.0001v2' -> '0704.0001'; old-style 'hep-th/9901001' kept; anything else -> None."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    for prefix in ("arXiv:", "arxiv:", "https://arxiv.org/abs/", "http://arxiv.org/abs/"):
+        if raw.startswith(prefix):
+            raw = raw[len(prefix):]
+    # CSV round-trips can turn "0704.0010" into the float "704.001": repair the leading zero
+    m = re.fullmatch(r"(\d{3})\.(\d{1,5})", raw)
+    if m:
+        raw = f"0{m.group(1)}.{m.group(2).ljust(4, '0')}"
+    m = _ARXIV_NEW.match(raw) or _ARXIV_OLD.match(raw)
+    return m.group(1) if m else None
+
+
+def make_paper_id(title: str, arxiv_id: str | None) -> str:
+    """Stable id: the arXiv id when known, else a hash of the normalised title."""
+    if arxiv_id:
+        return f"arxiv:{arxiv_id}"
+    return f"title:{title_key(title)}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a paper was seen: the file it came from and, for dated pages, the page date."""
+
+    name: str
+    date: str | None = None
+
+    def label(self) -> str:
+        return f"{self.name} ({self.date})" if self.date else self.name
+
+
+@dataclass
+class Paper:
+    """One paper as askpapers knows it. `sources` lists every file the paper was read from."""
+
+    title: str
+    abstract: str
+    paper_id: str = ""
+    authors: list[str] = field(default_factory=list)
+    date: str | None = None  # ISO YYYY-MM-DD when known
+    categories: list[str] = field(default_factory=list)
+    arxiv_id: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    sources: list[Source] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.title = collapse_ws(self.title)
+        self.abstract = collapse_ws(self.abstract)
+        self.arxiv_id = clean_arxiv_id(self.arxiv_id)
+        if not self.paper_id:
+            self.paper_id = make_paper_id(self.title, self.arxiv_id)
+        if self.url is None and self.arxiv_id:
+            self.url = ARXIV_ABS_URL.format(self.arxiv_id)
+
+    @property
+    def title_key(self) -> str:
+        return title_key(self.title)
+
+    def content_hash(self) -> str:
+        """Changes when anything that is embedded changes (title or abstract)."""
+        return hashlib.sha1(f"{self.title}\n{self.abstract}".encode()).hexdigest()[:16]
+
+    def merge_sources(self, other: "Paper") -> None:
+        for src in other.sources:
+            if src not in self.sources:
+                self.sources.append(src)
+        for attr in ("authors", "categories"):
+            if not getattr(self, attr) and getattr(other, attr):
+                setattr(self, attr, list(getattr(other, attr)))
+        for attr in ("date", "arxiv_id", "doi", "url"):
+            if not getattr(self, attr) and getattr(other, attr):
+                setattr(self, attr, getattr(other, attr))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReadError:
+    """A problem with one input file or record: printed as one line on stderr."""
+
+    path: str
+    message: str
+    line: int | None = None
+    record: int | None = None
+    whole_file: bool = False  # the file was rejected entirely (no record read)
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.record is not None:
+            where += f" (record {self.record})"
+        return f"askpapers: {where}: {self.message}"
