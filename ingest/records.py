@@ -101,9 +101,9 @@ class Paper:
         for src in other.sources:
             if src not in self.sources:
                 self.sources.append(src)
-        for attr in ("authors", "categories"):
-            if not getattr(self, attr) and getattr(other, attr):
-                setattr(self, attr, list(getattr(other, attr)))
+        if not self.authors and other.authors:
+            self.authors = list(other.authors)
+        self.categories += [c for c in other.categories if c not in self.categories]
         for attr in ("date", "arxiv_id", "doi", "url"):
             if not getattr(self, attr) and getattr(other, attr):
                 setattr(self, attr, getattr(other, attr))

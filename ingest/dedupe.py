@@ -1,0 +1,77 @@
+"""Merge records that are the same paper (seen in several files, or twice in one file).
+
+Two records are the same paper when they have the same ``paper_id`` or the same normalised
+title (``Paper.title_key``). Rules for a merge:
+
+* order: the merged paper stays where the paper was first seen;
+* identity: the record with an arXiv id wins (its ``paper_id``, ``arxiv_id`` and ``url``),
+  so a page record and an arXiv-metadata record of the same title become one ``arxiv:`` paper.
+  Two records with *different* arXiv ids are different papers, even with equal titles;
+* text: the **later** record's title and abstract win (a later file is taken to hold the
+  updated version, e.g. a revised abstract);
+* metadata (authors, categories, date, doi, url): the winner's, with gaps filled from the
+  other record (``Paper.merge_sources``);
+* sources: every source of both records, first-seen order, no repeats.
+
+Matching is not transitive across merges: a record joins the paper with its ``paper_id`` if
+there is one, otherwise the first paper with its title. The input papers are not modified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable
+
+from ingest.records import Paper
+
+__all__ = ["dedupe"]
+
+
+def dedupe(papers: Iterable[Paper]) -> list[Paper]:
+    """Return the papers with duplicates merged (see the module docstring for the rules)."""
+    out: list[Paper] = []
+    by_id: dict[str, int] = {}
+    by_title: dict[str, int] = {}
+    for paper in papers:
+        index = by_id.get(paper.paper_id)
+        if index is None:
+            candidate = by_title.get(paper.title_key)
+            if candidate is not None and not _different_arxiv_ids(out[candidate], paper):
+                index = candidate
+        if index is None:
+            out.append(_copy(paper))
+            index = len(out) - 1
+        else:
+            out[index] = _merge(out[index], paper)
+        for pid in (paper.paper_id, out[index].paper_id):
+            by_id.setdefault(pid, index)
+        for key in (paper.title_key, out[index].title_key):
+            by_title.setdefault(key, index)
+    return out
+
+
+def _different_arxiv_ids(a: Paper, b: Paper) -> bool:
+    return bool(a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id)
+
+
+def _copy(paper: Paper) -> Paper:
+    return dataclasses.replace(
+        paper,
+        authors=list(paper.authors),
+        categories=list(paper.categories),
+        sources=list(paper.sources),
+    )
+
+
+def _merge(earlier: Paper, later: Paper) -> Paper:
+    if later.arxiv_id and not earlier.arxiv_id:
+        merged, other = _copy(later), earlier
+    else:
+        merged, other = _copy(earlier), later
+    merged.sources = list(earlier.sources) + [s for s in later.sources if s not in earlier.sources]
+    merged.merge_sources(other)
+    if later.title:
+        merged.title = later.title
+    if later.abstract:
+        merged.abstract = later.abstract
+    return merged
