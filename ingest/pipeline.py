@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from .chunking import chunk_paper
 from .dedupe import dedupe
 from .readers import read_paths
-from .records import Paper, ReadError
+from .records import ARXIV_ABS_URL, Paper, ReadError, is_title_id
 from .store import PaperIndex, StoredPaper
 
 WRITE_BATCH = 128  # papers embedded and written per step (a crash loses at most one step)
@@ -87,12 +87,15 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
     superseded: dict[str, str] = {}
     for p in papers:
         stored_id = by_key.get(p.title_key)
-        if stored_id and stored_id != p.paper_id:
-            if stored_id.startswith("arxiv:") and not p.arxiv_id:
-                p.paper_id, p.arxiv_id = stored_id, stored_id.split(":", 1)[1]
-                p.url = p.url or f"https://arxiv.org/abs/{p.arxiv_id}"
-            elif p.arxiv_id and not stored_id.startswith("arxiv:"):
-                superseded[p.paper_id] = stored_id
+        if not stored_id or stored_id == p.paper_id:
+            continue
+        if is_title_id(p.paper_id) and not is_title_id(stored_id):
+            p.paper_id = stored_id
+            if stored_id.startswith("arxiv:"):
+                p.arxiv_id = stored_id.split(":", 1)[1]
+                p.url = p.url or ARXIV_ABS_URL.format(p.arxiv_id)
+        elif is_title_id(stored_id) and not is_title_id(p.paper_id):
+            superseded[p.paper_id] = stored_id
     papers = dedupe(papers)
 
     stored = index.stored_papers([p.paper_id for p in papers] + list(superseded.values()))
@@ -178,8 +181,8 @@ def ingest(
         ingest_papers(papers, index, report, progress)
     if report.added or report.updated or report.sources_updated or index.generation is None:
         index.commit()
-    stats = index.bm25.table
-    report.chunks_total = len(stats)
-    report.papers_total = len(set(stats.paper_ids))
+    table = index.bm25.table
+    report.papers_total = len(table)
+    report.chunks_total = sum(table.n_chunks)
     report.seconds = time.perf_counter() - started
     return report

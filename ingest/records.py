@@ -47,11 +47,19 @@ def clean_arxiv_id(raw: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+TITLE_ID_PREFIX = "title:"
+
+
 def make_paper_id(title: str, arxiv_id: str | None) -> str:
     """Stable id: the arXiv id when known, else a hash of the normalised title."""
     if arxiv_id:
         return f"arxiv:{arxiv_id}"
-    return f"title:{title_key(title)}"
+    return f"{TITLE_ID_PREFIX}{title_key(title)}"
+
+
+def is_title_id(paper_id: str) -> bool:
+    """True for ids derived from the title; False for explicit ones (arXiv or given by the source)."""
+    return paper_id.startswith(TITLE_ID_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ embedded mode, reopens Chroma (a long-lived PersistentClient never sees other pr
 from __future__ import annotations
 
 import json
-import math
+import os
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
-from .bm25 import BM25Index, ChunkTable
+from .bm25 import BM25Index, PaperTable
 from .chunking import Chunk
 from .records import Paper, Source
 
@@ -123,6 +123,7 @@ class PaperIndex:
         self._lock = threading.RLock()
         self._retired: list[Any] = []  # old embedded systems, stopped at the next reopen
         self._bm25: BM25Index | None = None
+        self._last_stamp: tuple | None = None
         self._connect()
         self._check_model()
         self._generation = self._read_generation()
@@ -200,9 +201,27 @@ class PaperIndex:
     def generation(self) -> str | None:
         return self._generation
 
+    def _file_stamp(self) -> tuple | None:
+        """Embedded mode: size and mtime of Chroma's SQLite files, which every write touches."""
+        if self.settings.chroma_url:
+            return None
+        base = Path(self.settings.index_dir).expanduser() / "chroma.sqlite3"
+        stamp = []
+        for path in (base, base.with_name("chroma.sqlite3-wal")):
+            try:
+                st = os.stat(path)
+                stamp.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamp.append(None)
+        return tuple(stamp)
+
     def refresh(self) -> bool:
         """Pick up another process's ingest. Cheap when nothing changed; True when reloaded."""
+        stamp = self._file_stamp()
+        if stamp is not None and stamp == self._last_stamp:
+            return False  # embedded and no file changed: no need to ask Chroma
         with self._lock:
+            self._last_stamp = stamp
             current = self._read_generation()
             if current == self._generation:
                 return False
@@ -305,16 +324,22 @@ class PaperIndex:
             offset += len(ids)
 
     def rebuild_bm25(self, generation: str | None = None) -> BM25Index:
-        """Rebuild BM25 + chunk table from the collection and save it beside the index."""
-        table = ChunkTable()
+        """Rebuild the per-paper BM25 + paper table from the collection and save it beside the index."""
+        table = PaperTable()
         texts: list[str] = []
-        for cid, meta, doc in self.scan(["metadatas", "documents"]):
-            table.ids.append(cid)
-            table.paper_ids.append(meta["paper_id"])
+        row: dict[str, int] = {}
+        for _cid, meta, _doc in self.scan(["metadatas"]):
+            pid = meta["paper_id"]
+            if pid in row:
+                table.n_chunks[row[pid]] += 1
+                continue
+            row[pid] = len(table.ids)
+            table.ids.append(pid)
+            table.n_chunks.append(1)
             table.date_ord.append(int(meta.get("date_ord") or 0))
             table.categories.append(json.loads(meta.get("categories") or "[]"))
             table.sources.append([s[0] for s in json.loads(meta.get("sources") or "[]")])
-            texts.append(doc or "")
+            texts.append(f"{meta['title']}\n{meta['abstract']}")
         bm25 = BM25Index.build(table, texts, generation or self._generation or "")
         try:
             bm25.save(Path(self.settings.bm25_dir))
@@ -346,21 +371,29 @@ class PaperIndex:
             return self._bm25
 
     def dense(self, vector: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
-        """Top `n` chunks by cosine similarity (through llama-index's ChromaVectorStore)."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        """Top `n` chunks by cosine similarity: (chunk id, similarity), best first.
 
+        Reads Chroma directly, asking for distances only: going through llama-index's
+        ChromaVectorStore.query fetches and parses every candidate node (≈12 ms for 100 here,
+        against ≈2 ms for the distances alone). Writes do go through ChromaVectorStore.
+        """
         if n <= 0:
             return []
         kwargs = {"where": where} if where else {}
-        res = self.vector_store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=n), **kwargs)
-        # the store reports exp(-cosine distance); turn it back into cosine similarity
-        return [(cid, 1.0 + math.log(max(sim, 1e-12))) for cid, sim in zip(res.ids or [], res.similarities or [])]
+        try:
+            res = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"], **kwargs)
+        except Exception as exc:
+            if "no elements" in str(exc).lower() or "empty" in str(exc).lower():
+                return []
+            raise
+        return [(cid, 1.0 - dist) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
-    def chunks(self, chunk_ids: list[str]) -> dict[str, dict]:
-        if not chunk_ids:
-            return {}
-        res = self.collection.get(ids=chunk_ids, include=["metadatas"])
-        return dict(zip(res["ids"], res["metadatas"]))
+    def chunks_of(self, paper_ids: list[str]) -> list[dict]:
+        """Metadata of every chunk of these papers."""
+        if not paper_ids:
+            return []
+        res = self.collection.get(where={"paper_id": {"$in": list(paper_ids)}}, include=["metadatas"])
+        return res["metadatas"]
 
     def papers(self, paper_ids: list[str]) -> dict[str, Paper]:
         if not paper_ids:

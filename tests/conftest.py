@@ -1,0 +1,87 @@
+"""Shared test fixtures. Every test runs with the network off: connecting anywhere but loopback fails."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "examples" / "daily-papers"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+for key in [k for k in os.environ if k.startswith("ASKPAPERS_")]:
+    del os.environ[key]
+os.environ.update({"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
+                   "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
+
+from assistant.settings import Settings  # noqa: E402
+
+Settings.model_config["env_file"] = None  # a developer's .env must not leak into tests
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise OSError(f"network is off in tests: refused connection to {host}")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only
+
+
+def make_settings(tmp: Path, **kw) -> Settings:
+    return Settings(index_dir=tmp, **kw)
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_index_dir(tmp_path_factory) -> Path:
+    """An embedded index of the five bundled sample pages (built once per test session)."""
+    from ingest.pipeline import ingest
+    from ingest.store import PaperIndex
+
+    d = tmp_path_factory.mktemp("sample-index")
+    report = ingest([SAMPLES], index=PaperIndex(make_settings(d)), progress=False)
+    assert report.papers_total == 365 and not report.errors
+    return d
+
+
+@pytest.fixture(scope="session")
+def sample_assistant(sample_index_dir):
+    from assistant import Assistant
+
+    return Assistant(index_dir=sample_index_dir)
+
+
+@pytest.fixture
+def tiny_papers() -> list[dict]:
+    return [
+        {"title": "Hypernetworks for Embedding New Tokens",
+         "abstract": "We train a hypernetwork that predicts embeddings for tokens missing from the vocabulary. "
+                     "It improves perplexity on twelve low-resource languages.",
+         "categories": "cs.CL", "id": "2401.00001", "update_date": "2024-01-05"},
+        {"title": "Solar Wind Turbulence at Small Scales",
+         "abstract": "Magnetometer data from three spacecraft reveal an anisotropic cascade of solar wind "
+                     "turbulence below the ion gyroradius.",
+         "categories": "physics.space-ph", "id": "0704.0002", "update_date": "2007-04-02"},
+        {"title": "Contrastive Decoding Reduces Hallucination",
+         "abstract": "Contrasting an expert language model with an amateur model at decoding time reduces "
+                     "hallucinated statements by 4.5 points on TruthfulQA.",
+         "categories": "cs.CL cs.LG", "update_date": "2024-06-10"},
+    ]

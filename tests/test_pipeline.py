@@ -1,0 +1,141 @@
+"""Ingest pipeline: incremental, idempotent, crash-safe, one paper per id."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SAMPLES, make_settings, write_jsonl
+from ingest.pipeline import ingest
+from ingest.store import ModelMismatchError, PaperIndex
+
+
+def _index(tmp_path, **kw):
+    return PaperIndex(make_settings(tmp_path / "index", **kw))
+
+
+def _chunk_ids(index: PaperIndex) -> list[str]:
+    return sorted(cid for cid, _m, _d in index.scan(["metadatas"]))
+
+
+def test_reingest_unchanged_embeds_nothing(tmp_path, tiny_papers):
+    f = write_jsonl(tmp_path / "p.jsonl", tiny_papers)
+    index = _index(tmp_path)
+    first = ingest([f], index=index, progress=False)
+    assert (first.added, first.unchanged, first.papers_total) == (3, 0, 3)
+    before = _chunk_ids(index)
+    generation = index.generation
+    second = ingest([f], index=index, progress=False)
+    assert (second.added, second.updated, second.unchanged, second.chunks_embedded) == (0, 0, 3, 0)
+    assert _chunk_ids(index) == before
+    assert index.generation == generation  # nothing changed, nothing for readers to reload
+
+
+def test_changed_abstract_replaces_its_chunks(tmp_path, tiny_papers):
+    f = write_jsonl(tmp_path / "p.jsonl", tiny_papers)
+    index = _index(tmp_path)
+    ingest([f], index=index, progress=False)
+    tiny_papers[0]["abstract"] = "A completely rewritten abstract about tokenizer transfer. " * 40
+    ingest([write_jsonl(f, tiny_papers)], index=index, progress=False)
+    report = ingest([f], index=index, progress=False)
+    assert report.unchanged == 3
+    stored = index.stored_papers(["arxiv:2401.00001"])["arxiv:2401.00001"]
+    assert stored.paper.abstract.startswith("A completely rewritten abstract") and stored.complete
+    assert stored.chunks_expected > 1  # the long abstract was split
+    ids = [c for c in _chunk_ids(index) if c.startswith("arxiv:2401.00001#")]
+    assert len(ids) == stored.chunks_expected  # no chunk of the old version is left
+
+
+def test_same_paper_in_two_files_is_one_paper_with_both_sources(tmp_path, tiny_papers):
+    a = write_jsonl(tmp_path / "a.jsonl", tiny_papers[:2])
+    b = write_jsonl(tmp_path / "b.jsonl", tiny_papers[1:])
+    index = _index(tmp_path)
+    ingest([a], index=index, progress=False)
+    report = ingest([b], index=index, progress=False)
+    assert (report.added, report.sources_updated, report.chunks_embedded) == (1, 1, 1)
+    paper = index.stored_papers(["arxiv:0704.0002"])["arxiv:0704.0002"].paper
+    assert [s.name for s in paper.sources] == ["a.jsonl", "b.jsonl"]
+    assert report.papers_total == 3
+
+
+def test_arxiv_record_replaces_title_only_record_of_same_paper(tmp_path, tiny_papers):
+    untitled = {k: v for k, v in tiny_papers[0].items() if k != "id"}
+    a = write_jsonl(tmp_path / "a.jsonl", [untitled])
+    b = write_jsonl(tmp_path / "b.jsonl", [tiny_papers[0]])
+    index = _index(tmp_path)
+    ingest([a], index=index, progress=False)
+    report = ingest([b], index=index, progress=False)
+    assert report.papers_total == 1
+    (pid,) = {m["paper_id"] for _c, m, _d in index.scan(["metadatas"])}
+    assert pid == "arxiv:2401.00001"
+    paper = index.stored_papers([pid])[pid].paper
+    assert {s.name for s in paper.sources} == {"a.jsonl", "b.jsonl"}
+    # and the other way round: a title-only record joins the stored arXiv paper
+    c = write_jsonl(tmp_path / "c.jsonl", [untitled])
+    assert ingest([c], index=index, progress=False).papers_total == 1
+
+
+def test_bad_records_reported_and_good_ones_kept(tmp_path, tiny_papers):
+    good = write_jsonl(tmp_path / "good.jsonl", tiny_papers[:1])
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(json.dumps(tiny_papers[1]) + "\n{not json\n" + json.dumps({"title": "No abstract"}) + "\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    errors = []
+    report = ingest([good, mixed, empty], index=_index(tmp_path), on_error=errors.append, progress=False)
+    assert report.papers_total == 2 and report.files_rejected == 1
+    lines = [str(e) for e in errors]
+    assert len(lines) == 3 and all("\n" not in line for line in lines)
+    assert any("mixed.jsonl:2" in line for line in lines)
+    assert any("mixed.jsonl:3" in line for line in lines)
+    assert any("empty.txt" in line for line in lines)
+
+
+def test_other_embedding_model_is_refused(tmp_path, tiny_papers):
+    f = write_jsonl(tmp_path / "p.jsonl", tiny_papers)
+    ingest([f], index=_index(tmp_path), progress=False)
+    with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2-int8"):
+        _index(tmp_path, embed_model="text-embedding-3-small", embed_base_url="http://127.0.0.1:9/v1")
+
+
+def test_killed_ingest_then_rerun_matches_clean_run(tmp_path, sample_index_dir):
+    """SIGKILL an ingest of the sample pages part-way, run it again: exactly the clean run's chunks."""
+    index_dir = tmp_path / "index"
+    cmd = [sys.executable, "-m", "assistant.cli", "ingest", str(SAMPLES), "--index-dir", str(index_dir),
+           "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    deadline = time.time() + 120
+    written = 0
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        try:
+            client = chromadb.PersistentClient(str(index_dir), settings=ChromaSettings(anonymized_telemetry=False))
+            written = client.get_collection("askpapers").count()
+        except Exception:
+            continue
+        if written:
+            break
+    assert proc.poll() is None, "ingest finished before it could be interrupted"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 0 < written
+
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    rerun = subprocess.run(cmd + ["--json"], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout.strip().splitlines()[-1])
+    assert summary["papers_total"] == 365
+    assert 0 < summary["unchanged"] < 365  # the first run's work was kept
+    clean = _chunk_ids(PaperIndex(make_settings(sample_index_dir)))
+    assert _chunk_ids(PaperIndex(make_settings(index_dir))) == clean
