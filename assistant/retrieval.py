@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ingest.filters import SearchFilters
 from ingest.records import Source
+from ingest.side_index import tokenize
 from ingest.store import PaperIndex
 
 CANDIDATES = 100  # chunks / papers taken from each retriever before fusion
@@ -82,17 +86,40 @@ def _overlap(query_terms: set[str], text: str) -> int:
     return len(query_terms.intersection(_TOKEN.findall(text.lower())))
 
 
+FEEDBACK_DOCS = 5  # papers taken as pseudo-relevant for the second stage
+FEEDBACK_VECTOR_WEIGHT = 1.0  # Rocchio: query + w * mean(vector of those papers)
+FEEDBACK_TERMS = 10  # BM25: query terms + the papers' most characteristic terms ...
+FEEDBACK_TERM_WEIGHT = 0.5  # ... at this weight (the best expansion term weighs this much)
+
+
+def _rrf_ranks(scores: np.ndarray) -> np.ndarray:
+    """1 / (k + rank) of each entry, ranking by descending score."""
+    order = np.argsort(-scores, kind="stable")
+    out = np.empty(len(scores), dtype=np.float64)
+    out[order] = 1.0 / (RRF_K + 1 + np.arange(len(scores)))
+    return out
+
+
 class HybridRetriever:
-    """Dense + BM25 retrieval over a PaperIndex, grouped to one hit per paper."""
+    """Dense + BM25 retrieval over a PaperIndex, grouped to one hit per paper.
+
+    Stage 1 fuses dense chunk hits (best chunk per paper) with BM25 paper hits by RRF. Stage 2
+    (pseudo-relevance feedback) moves the query towards the top stage-1 papers, both as a
+    vector (Rocchio, with the papers' mean vectors) and as BM25 terms (their most
+    characteristic terms), and re-ranks the stage-1 candidates with RRF again. On Cranfield
+    this lifts nDCG@10 from 0.433 to 0.46; see benchmarks/README.md.
+    """
 
     def __init__(self, index: PaperIndex, candidates: int = CANDIDATES, fusion: str = FUSION,
-                 weight_dense: float = 1.0, weight_sparse: float = 1.0, mode: str = "hybrid") -> None:
+                 weight_dense: float = 1.0, weight_sparse: float = 1.0, mode: str = "hybrid",
+                 feedback: bool = True) -> None:
         self.index = index
         self.candidates = candidates
         self.fusion = fusion
         self.weight_dense = weight_dense
         self.weight_sparse = weight_sparse
         self.mode = mode  # "hybrid", "dense" or "bm25" (the last two for benchmarks)
+        self.feedback = feedback and mode == "hybrid"
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | dict | None = None) -> list[Hit]:
         query = (query or "").strip()
@@ -101,36 +128,69 @@ class HybridRetriever:
         filters = SearchFilters.coerce(filters)
         index = self.index
         index.refresh()
-        bm25 = index.bm25
-        n_papers = len(bm25.table)
-        if not n_papers:
+        side = index.side
+        if not len(side.table):
             return []
         n = max(self.candidates, 3 * k)
 
+        vector = None
         dense: list[tuple[str, str, float]] = []
         if self.mode in ("hybrid", "dense"):
-            vector = index.embed_model.get_query_embedding(query)
-            chunks = index.dense(vector, min(n, sum(bm25.table.n_chunks)), filters.chroma_where() if filters else None)
-            dense = best_per_paper(chunks)
+            vector = np.asarray(index.embed_model.get_query_embedding(query), dtype=np.float32)
+            where = filters.chroma_where() if filters else None
+            dense = best_per_paper(index.dense(vector.tolist(), min(n, sum(side.table.n_chunks)), where))
         sparse: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "bm25"):
-            sparse = bm25.search(query, n, bm25.mask(filters))
+            sparse = side.search(query, n, side.mask(filters))
 
         fused = fuse([(p, s) for p, _c, s in dense], sparse, self.fusion, self.weight_dense, self.weight_sparse)
-        ranked = sorted(fused, key=lambda pid: -fused[pid])[:k]
-        return self._hits(query, ranked, fused, dense, dict(sparse))
+        ranked = sorted(fused, key=lambda pid: -fused[pid])
+        metas: dict[str, list[dict]] = {}
+        if self.feedback and vector is not None and side.vectors is not None and len(ranked) > FEEDBACK_DOCS:
+            ranked, fused, metas = self._feedback(query, vector, ranked, fused)
+        return self._hits(query, ranked[:k], fused, dense, dict(sparse), metas)
 
-    def _hits(self, query: str, ranked: list[str], fused: dict[str, float],
-              dense: list[tuple[str, str, float]], sparse: dict[str, float]) -> list[Hit]:
+    def _feedback(self, query: str, vector: np.ndarray, ranked: list[str], fused: dict[str, float]):
+        side = self.index.side
+        cands = [pid for pid in ranked if pid in side.row]
+        rows = np.array([side.row[pid] for pid in cands])
+        top = cands[:FEEDBACK_DOCS]
+        metas = self._chunk_metas(top)
+        texts = [f"{m[0]['title']}\n{m[0]['abstract']}" for pid in top if (m := metas.get(pid))]
+
+        q2 = vector + FEEDBACK_VECTOR_WEIGHT * side.vectors[rows[:FEEDBACK_DOCS]].astype(np.float32).mean(axis=0)
+        q2 /= np.linalg.norm(q2) or 1.0
+        dense2 = side.vectors[rows].astype(np.float32) @ q2
+
+        weights = Counter(tokenize([query])[0])
+        for term, w in side.expansion_terms(texts, FEEDBACK_TERMS).items():
+            weights[term] += FEEDBACK_TERM_WEIGHT * w
+        sparse2 = side.term_scores(weights)[rows]
+
+        score = _rrf_ranks(dense2) + _rrf_ranks(sparse2)
+        order = np.argsort(-score, kind="stable")
+        new_fused = {cands[i]: float(score[i]) for i in order}
+        return [cands[i] for i in order], new_fused, metas
+
+    def _chunk_metas(self, paper_ids: list[str]) -> dict[str, list[dict]]:
+        by_paper: dict[str, list[dict]] = {}
+        for meta in self.index.chunks_of(paper_ids):
+            by_paper.setdefault(meta["paper_id"], []).append(meta)
+        for chunks in by_paper.values():
+            chunks.sort(key=lambda m: m.get("chunk", 0))
+        return by_paper
+
+    def _hits(self, query: str, ranked: list[str], fused: dict[str, float], dense: list[tuple[str, str, float]],
+              sparse: dict[str, float], metas: dict[str, list[dict]]) -> list[Hit]:
         best_dense = {pid: (cid, s) for pid, cid, s in dense}
-        chunks_by_paper: dict[str, list[dict]] = {}
-        for meta in self.index.chunks_of(ranked):
-            chunks_by_paper.setdefault(meta["paper_id"], []).append(meta)
+        missing = [pid for pid in ranked if pid not in metas]
+        if missing:
+            metas = {**metas, **self._chunk_metas(missing)}
         terms = set(_TOKEN.findall(query.lower()))
         hits = []
         for pid in ranked:
-            chunks = sorted(chunks_by_paper.get(pid, []), key=lambda m: m.get("chunk", 0))
-            if not chunks:  # deleted since the BM25 snapshot
+            chunks = metas.get(pid)
+            if not chunks:  # deleted since the side index was built
                 continue
             if pid in best_dense:
                 best = next((m for m in chunks if f"{pid}#{m.get('chunk')}" == best_dense[pid][0]), chunks[0])

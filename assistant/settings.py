@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="Use a Chroma server, e.g. http://127.0.0.1:8000.")
     collection: str = Field(DEFAULT_COLLECTION, description="Chroma collection name.")
     cache_dir: Path | None = Field(
-        None, description="Local cache for the BM25 index in server mode (default: beside index_dir)."
+        None, description="Where the BM25 side index is kept in server mode (default: under index_dir)."
     )
 
     # --- embeddings
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         return type(self)(**{**self.model_dump(), **values})
 
     @property
-    def bm25_dir(self) -> Path:
+    def side_index_dir(self) -> Path:
         if self.chroma_url:
             base = self.cache_dir or (self.index_dir / "server-cache")
             safe = "".join(c if c.isalnum() else "_" for c in self.chroma_url)

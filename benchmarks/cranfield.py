@@ -79,9 +79,9 @@ def metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
 SYSTEMS = {
     "BM25": dict(mode="bm25"),
     "dense (MiniLM)": dict(mode="dense"),
-    "askpapers hybrid (RRF)": dict(mode="hybrid", fusion="rrf"),
-    "hybrid, score fusion 0.5/0.5": dict(mode="hybrid", fusion="score", weight_dense=1.0, weight_sparse=1.0),
-    "hybrid, score fusion 0.3/0.7": dict(mode="hybrid", fusion="score", weight_dense=0.3, weight_sparse=0.7),
+    "hybrid, RRF, no feedback": dict(mode="hybrid", fusion="rrf", feedback=False),
+    "hybrid, score fusion, no feedback": dict(mode="hybrid", fusion="score", feedback=False),
+    "askpapers (hybrid RRF + feedback)": dict(mode="hybrid", fusion="rrf", feedback=True),
 }
 
 
@@ -124,9 +124,9 @@ def main() -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'system':<32}{'nDCG@10':>9}{'MAP':>8}{'R@10':>8}{'R@100':>8}")
+    print(f"{'system':<36}{'nDCG@10':>9}{'MAP':>8}{'R@10':>8}{'R@100':>8}")
     for name, r in rows.items():
-        print(f"{name:<32}{r['ndcg@10']:>9.3f}{r['map']:>8.3f}{r['recall@10']:>8.3f}{r['recall@100']:>8.3f}")
+        print(f"{name:<36}{r['ndcg@10']:>9.3f}{r['map']:>8.3f}{r['recall@10']:>8.3f}{r['recall@100']:>8.3f}")
     return 0
 
 

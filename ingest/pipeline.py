@@ -181,7 +181,7 @@ def ingest(
         ingest_papers(papers, index, report, progress)
     if report.added or report.updated or report.sources_updated or index.generation is None:
         index.commit()
-    table = index.bm25.table
+    table = index.side.table
     report.papers_total = len(table)
     report.chunks_total = sum(table.n_chunks)
     report.seconds = time.perf_counter() - started

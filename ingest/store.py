@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
-from .bm25 import BM25Index, PaperTable
+from .side_index import PaperTable, SideIndex
 from .chunking import Chunk
 from .records import Paper, Source
 
@@ -122,7 +122,7 @@ class PaperIndex:
         self._embed_model = embed_model
         self._lock = threading.RLock()
         self._retired: list[Any] = []  # old embedded systems, stopped at the next reopen
-        self._bm25: BM25Index | None = None
+        self._side: SideIndex | None = None
         self._last_stamp: tuple | None = None
         self._connect()
         self._check_model()
@@ -228,7 +228,7 @@ class PaperIndex:
             if not self.settings.chroma_url:
                 self._reopen_embedded()
             self._generation = current
-            self._bm25 = None
+            self._side = None
             return True
 
     def _reopen_embedded(self) -> None:
@@ -310,28 +310,35 @@ class PaperIndex:
         if nodes:
             self.vector_store.add(nodes)
 
-    def scan(self, include: list[str]) -> Iterator[tuple[str, dict, str | None]]:
-        """Every chunk (id, metadata, document), in pages."""
+    def scan(self, include: list[str]) -> Iterator[tuple[str, dict, str | None, Any]]:
+        """Every chunk (id, metadata, document, embedding), in pages; absent fields are None."""
         offset = 0
         while True:
             res = self.collection.get(include=include, limit=PAGE_SIZE, offset=offset)
             ids = res["ids"]
             if not ids:
                 return
-            docs = res.get("documents") or [None] * len(ids)
-            for cid, meta, doc in zip(ids, res["metadatas"], docs):
-                yield cid, meta, doc
+            none = [None] * len(ids)
+            docs = res.get("documents") if "documents" in include else none
+            vectors = res.get("embeddings") if "embeddings" in include else none
+            for cid, meta, doc, vec in zip(ids, res["metadatas"], docs, vectors):
+                yield cid, meta, doc, vec
             offset += len(ids)
 
-    def rebuild_bm25(self, generation: str | None = None) -> BM25Index:
-        """Rebuild the per-paper BM25 + paper table from the collection and save it beside the index."""
+    def rebuild_side_index(self, generation: str | None = None) -> SideIndex:
+        """Rebuild BM25, the paper table and mean vectors from the collection; save beside the index."""
+        import numpy as np
+
         table = PaperTable()
         texts: list[str] = []
+        sums: list[np.ndarray] = []
         row: dict[str, int] = {}
-        for _cid, meta, _doc in self.scan(["metadatas"]):
+        for _cid, meta, _doc, vector in self.scan(["metadatas", "embeddings"]):
             pid = meta["paper_id"]
+            vec = np.asarray(vector, dtype=np.float32)
             if pid in row:
                 table.n_chunks[row[pid]] += 1
+                sums[row[pid]] += vec
                 continue
             row[pid] = len(table.ids)
             table.ids.append(pid)
@@ -340,18 +347,23 @@ class PaperIndex:
             table.categories.append(json.loads(meta.get("categories") or "[]"))
             table.sources.append([s[0] for s in json.loads(meta.get("sources") or "[]")])
             texts.append(f"{meta['title']}\n{meta['abstract']}")
-        bm25 = BM25Index.build(table, texts, generation or self._generation or "")
+            sums.append(vec.copy())
+        vectors = None
+        if sums:
+            mat = np.vstack(sums)
+            vectors = (mat / np.clip(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12, None)).astype(np.float16)
+        side = SideIndex.build(table, texts, vectors, generation or self._generation or "")
         try:
-            bm25.save(Path(self.settings.bm25_dir))
+            side.save(Path(self.settings.side_index_dir))
         except OSError:
             pass  # a read-only cache only costs a rebuild next time
-        return bm25
+        return side
 
     def commit(self) -> str:
         """Make this ingest visible: rebuild BM25, then stamp a new generation readers will see."""
         with self._lock:
             generation = uuid.uuid4().hex
-            self._bm25 = self.rebuild_bm25(generation)
+            self._side = self.rebuild_side_index(generation)
             meta = dict(self.collection.metadata or {})
             meta[META_GENERATION] = generation
             self.collection.modify(metadata=meta)
@@ -360,15 +372,16 @@ class PaperIndex:
 
     # ------------------------------------------------------------------ reading (assistant)
     @property
-    def bm25(self) -> BM25Index:
+    def side(self) -> SideIndex:
+        """The side index of the current generation (loaded from disk, or rebuilt from Chroma)."""
         with self._lock:
-            if self._bm25 is None or self._bm25.generation != (self._generation or ""):
-                base = Path(self.settings.bm25_dir)
-                if BM25Index.saved_generation(base) == (self._generation or "") and self._generation:
-                    self._bm25 = BM25Index.load(base)
+            if self._side is None or self._side.generation != (self._generation or ""):
+                base = Path(self.settings.side_index_dir)
+                if self._generation and SideIndex.saved_generation(base) == self._generation:
+                    self._side = SideIndex.load(base)
                 else:
-                    self._bm25 = self.rebuild_bm25()
-            return self._bm25
+                    self._side = self.rebuild_side_index()
+            return self._side
 
     def dense(self, vector: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
         """Top `n` chunks by cosine similarity: (chunk id, similarity), best first.
@@ -406,7 +419,7 @@ class PaperIndex:
         sources: dict[str, int] = {}
         categories: dict[str, int] = {}
         chunks = 0
-        for _, meta, _ in self.scan(["metadatas"]):
+        for _cid, meta, _doc, _vec in self.scan(["metadatas"]):
             chunks += 1
             if meta["paper_id"] in papers:
                 continue

@@ -21,7 +21,7 @@ def _index(tmp_path, **kw):
 
 
 def _chunk_ids(index: PaperIndex) -> list[str]:
-    return sorted(cid for cid, _m, _d in index.scan(["metadatas"]))
+    return sorted(cid for cid, _m, _d, _v in index.scan(["metadatas"]))
 
 
 def test_reingest_unchanged_embeds_nothing(tmp_path, tiny_papers):
@@ -72,7 +72,7 @@ def test_arxiv_record_replaces_title_only_record_of_same_paper(tmp_path, tiny_pa
     ingest([a], index=index, progress=False)
     report = ingest([b], index=index, progress=False)
     assert report.papers_total == 1
-    (pid,) = {m["paper_id"] for _c, m, _d in index.scan(["metadatas"])}
+    (pid,) = {m["paper_id"] for _c, m, _d, _v in index.scan(["metadatas"])}
     assert pid == "arxiv:2401.00001"
     paper = index.stored_papers([pid])[pid].paper
     assert {s.name for s in paper.sources} == {"a.jsonl", "b.jsonl"}

@@ -14,9 +14,11 @@ from ingest.store import PaperIndex
 def test_dev_questions_retrieval_regression(sample_assistant):
     result = evaluate_retrieval(sample_assistant, load_questions(FIXTURES / "dev_questions.jsonl"), k=10)
     assert result["questions"] == 36
-    assert result["recall@5"] == 1.0, result["misses"]
-    assert result["mrr"] >= 0.9
+    assert result["recall@10"] == 1.0, result["misses"]
+    assert result["recall@5"] >= 0.97, result["misses"]
+    assert result["mrr"] >= 0.93
     assert result["multi_recall@10"] == 1.0
+    assert result["by_type"]["followup"]["recall@5"] == 1.0  # follow-ups made standalone offline
 
 
 def test_hits_are_one_per_paper_with_record_fields(sample_assistant):
@@ -75,7 +77,8 @@ def test_unknown_filter_is_an_error(tiny_index):
 
 def test_rrf_rewards_agreement():
     dense = [("a", 0.9), ("b", 0.8), ("c", 0.7)]
-    sparse = [("c", 9.0), ("b", 5.0)]
+    sparse = [("d", 9.0), ("b", 5.0)]
     fused = fuse(dense, sparse, "rrf")
     assert max(fused, key=fused.get) == "b"  # second in both beats first in one
-    assert set(fused) == {"a", "b", "c"}
+    assert fused["a"] == fused["d"]
+    assert set(fused) == {"a", "b", "c", "d"}
