@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,7 +10,6 @@ import numpy as np
 
 from ingest.filters import SearchFilters
 from ingest.records import Source
-from ingest.side_index import tokenize
 from ingest.store import PaperIndex
 
 CANDIDATES = 100  # chunks / papers taken from each retriever before fusion
@@ -139,76 +137,66 @@ class HybridRetriever:
             vector = np.asarray(index.embed_model.get_query_embedding(query), dtype=np.float32)
             where = filters.chroma_where() if filters else None
             dense = best_per_paper(index.dense(vector.tolist(), min(n, sum(side.table.n_chunks)), where))
+        terms = side.query_terms(query)
         sparse: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "bm25"):
-            sparse = side.search(query, n, side.mask(filters))
+            sparse = side.search(terms, n, side.mask(filters))
 
         fused = fuse([(p, s) for p, _c, s in dense], sparse, self.fusion, self.weight_dense, self.weight_sparse)
         ranked = sorted(fused, key=lambda pid: -fused[pid])
         metas: dict[str, list[dict]] = {}
         if self.feedback and vector is not None and side.vectors is not None and len(ranked) > FEEDBACK_DOCS:
-            ranked, fused, metas = self._feedback(query, vector, ranked, fused)
-        return self._hits(query, ranked[:k], fused, dense, dict(sparse), metas)
+            ranked, fused = self._feedback(terms, vector, ranked)
+        return self._hits(query, ranked[:k], fused, dense, dict(sparse))
 
-    def _feedback(self, query: str, vector: np.ndarray, ranked: list[str], fused: dict[str, float]):
+    def _feedback(self, terms: Counter, vector: np.ndarray, ranked: list[str]) -> tuple[list[str], dict[str, float]]:
         side = self.index.side
         cands = [pid for pid in ranked if pid in side.row]
         rows = np.array([side.row[pid] for pid in cands])
-        top = cands[:FEEDBACK_DOCS]
-        metas = self._chunk_metas(top)
-        texts = [f"{m[0]['title']}\n{m[0]['abstract']}" for pid in top if (m := metas.get(pid))]
 
         q2 = vector + FEEDBACK_VECTOR_WEIGHT * side.vectors[rows[:FEEDBACK_DOCS]].astype(np.float32).mean(axis=0)
         q2 /= np.linalg.norm(q2) or 1.0
         dense2 = side.vectors[rows].astype(np.float32) @ q2
 
-        weights = Counter(tokenize([query])[0])
-        for term, w in side.expansion_terms(texts, FEEDBACK_TERMS).items():
-            weights[term] += FEEDBACK_TERM_WEIGHT * w
+        weights = Counter(terms)
+        for tid, w in side.expansion_terms(rows[:FEEDBACK_DOCS], FEEDBACK_TERMS).items():
+            weights[tid] += FEEDBACK_TERM_WEIGHT * w
         sparse2 = side.term_scores(weights)[rows]
 
         score = _rrf_ranks(dense2) + _rrf_ranks(sparse2)
         order = np.argsort(-score, kind="stable")
-        new_fused = {cands[i]: float(score[i]) for i in order}
-        return [cands[i] for i in order], new_fused, metas
-
-    def _chunk_metas(self, paper_ids: list[str]) -> dict[str, list[dict]]:
-        by_paper: dict[str, list[dict]] = {}
-        for meta in self.index.chunks_of(paper_ids):
-            by_paper.setdefault(meta["paper_id"], []).append(meta)
-        for chunks in by_paper.values():
-            chunks.sort(key=lambda m: m.get("chunk", 0))
-        return by_paper
+        return [cands[i] for i in order], {cands[i]: float(score[i]) for i in order}
 
     def _hits(self, query: str, ranked: list[str], fused: dict[str, float], dense: list[tuple[str, str, float]],
-              sparse: dict[str, float], metas: dict[str, list[dict]]) -> list[Hit]:
-        best_dense = {pid: (cid, s) for pid, cid, s in dense}
-        missing = [pid for pid in ranked if pid not in metas]
-        if missing:
-            metas = {**metas, **self._chunk_metas(missing)}
+              sparse: dict[str, float]) -> list[Hit]:
+        best_dense = {pid: cid for pid, cid, _s in dense}
+        dense_score = {pid: s for pid, _c, s in dense}
+        side = self.index.side
         terms = set(_TOKEN.findall(query.lower()))
         hits = []
         for pid in ranked:
-            chunks = metas.get(pid)
-            if not chunks:  # deleted since the side index was built
+            rec = side.record(pid)
+            if rec is None:
                 continue
+            passages = rec.get("passages") or [rec["abstract"]]
             if pid in best_dense:
-                best = next((m for m in chunks if f"{pid}#{m.get('chunk')}" == best_dense[pid][0]), chunks[0])
+                n = int(best_dense[pid].rsplit("#", 1)[1])
+                passage = passages[n] if n < len(passages) else passages[0]
             else:  # found by keywords only: the passage sharing most words with the query
-                best = max(chunks, key=lambda m: _overlap(terms, m.get("passage", "")))
+                passage = max(passages, key=lambda p: _overlap(terms, p))
             hits.append(
                 Hit(
                     paper_id=pid,
-                    title=best["title"],
-                    abstract=best["abstract"],
+                    title=rec["title"],
+                    abstract=rec["abstract"],
                     score=round(fused[pid], 6),
-                    url=best.get("url") or None,
-                    authors=json.loads(best.get("authors") or "[]"),
-                    date=best.get("date") or None,
-                    sources=[Source(name, d) for name, d in json.loads(best.get("sources") or "[]")],
-                    passage=best.get("passage") or "",
-                    categories=json.loads(best.get("categories") or "[]"),
-                    dense_score=round(best_dense.get(pid, ("", 0.0))[1], 6),
+                    url=rec.get("url"),
+                    authors=list(rec.get("authors") or []),
+                    date=rec.get("date"),
+                    sources=[Source(s["name"], s.get("date")) for s in rec.get("sources") or []],
+                    passage=passage,
+                    categories=list(rec.get("categories") or []),
+                    dense_score=round(dense_score.get(pid, 0.0), 6),
                     bm25_score=round(sparse.get(pid, 0.0), 6),
                 )
             )

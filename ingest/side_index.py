@@ -3,7 +3,10 @@
 * BM25 (bm25s, English stop words, Snowball stemming) over title + whole abstract. One
   document per paper: on Cranfield this beats BM25 over chunks (nDCG@10 0.388 vs 0.370).
 * The fields filters need (date, categories, sources), so BM25 can be filtered without Chroma.
-* The mean of each paper's chunk vectors (float16), for pseudo-relevance feedback.
+* Each paper's record and chunk passages (JSON lines read by offset with `pread`), so a
+  search needs one Chroma call (the vector query) and no metadata fetch.
+* For pseudo-relevance feedback: the mean of each paper's chunk vectors (float16) and its
+  most characteristic terms (tf-idf), so feedback needs no text at query time.
 
 Rebuilt from the collection after each ingest and saved beside the Chroma data, stamped with
 the collection's generation so readers know when to reload it.
@@ -18,15 +21,18 @@ import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 DIRNAME = "side-index"
 MANIFEST = "manifest.json"
-FORMAT = 3  # bump when the saved layout changes: older saves are rebuilt
+FORMAT = 5  # bump when the saved layout changes: older saves are rebuilt
+TOP_TERMS = 20  # characteristic terms kept per paper, for query expansion
 
 
+@lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
 
@@ -56,23 +62,44 @@ class PaperTable:
 class SideIndex:
     """BM25, filter masks and mean vectors over the papers of one index generation."""
 
-    def __init__(self, table: PaperTable, retriever, vectors: np.ndarray | None, generation: str) -> None:
+    def __init__(self, table: PaperTable, retriever, vectors: np.ndarray | None, generation: str,
+                 top_terms: np.ndarray | None = None, top_weights: np.ndarray | None = None) -> None:
         self.table = table
         self.retriever = retriever
         self.vectors = vectors
         self.generation = generation
+        self.top_terms = top_terms  # (papers, TOP_TERMS) token ids, -1 = none
+        self.top_weights = top_weights  # (papers, TOP_TERMS) tf-idf weights
+        self._records_path: Path | None = None
+        self._records_fd: int | None = None
+        self._offsets: np.ndarray | None = None
+        self._pending_records: list[bytes] | None = None
         self._date = np.asarray(table.date_ord, dtype=np.int64)
         self.row = {pid: i for i, pid in enumerate(table.ids)}
 
     @classmethod
-    def build(cls, table: PaperTable, texts: list[str], vectors: np.ndarray | None, generation: str) -> "SideIndex":
+    def build(cls, table: PaperTable, records: list[dict], vectors: np.ndarray | None,
+              generation: str) -> "SideIndex":
+        """`records[i]` is paper i's record (with `title`, `abstract`, `passages`...)."""
         import bm25s
 
-        retriever = None
-        if texts:
+        if not records:
+            side = cls(table, None, vectors, generation)
+        else:
+            tokens = tokenize([f"{r['title']}\n{r['abstract']}" for r in records])
             retriever = bm25s.BM25()  # Lucene-style BM25, k1=1.5, b=0.75
-            retriever.index(tokenize(texts), show_progress=False)
-        return cls(table, retriever, vectors, generation)
+            retriever.index(tokens, show_progress=False)
+            top_terms, top_weights = _characteristic_terms(tokens, retriever)
+            side = cls(table, retriever, vectors, generation, top_terms, top_weights)
+        side._pending_records = [json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records]
+        return side
+
+    def __del__(self) -> None:
+        if self._records_fd is not None:
+            try:
+                os.close(self._records_fd)
+            except OSError:
+                pass
 
     # --- persistence
     def save(self, base: Path) -> None:
@@ -81,8 +108,14 @@ class SideIndex:
         tmp = Path(tempfile.mkdtemp(prefix=".side-", dir=base))
         if self.retriever is not None:
             self.retriever.save(str(tmp / "bm25"))
-        if self.vectors is not None:
-            np.save(tmp / "vectors.npy", self.vectors)
+        for name in ("vectors", "top_terms", "top_weights"):
+            if getattr(self, name) is not None:
+                np.save(tmp / f"{name}.npy", getattr(self, name))
+        lines = self._pending_records or []
+        with open(tmp / "records.jsonl", "wb") as f:
+            for line in lines:
+                f.write(line)
+        np.save(tmp / "offsets.npy", np.cumsum([0] + [len(line) for line in lines], dtype=np.int64))
         (tmp / "table.json").write_text(json.dumps(self.table.__dict__))
         (tmp / MANIFEST).write_text(json.dumps({"generation": self.generation, "papers": len(self.table),
                                                 "format": FORMAT}))
@@ -92,6 +125,7 @@ class SideIndex:
             os.replace(target, old)
         os.replace(tmp, target)
         shutil.rmtree(old, ignore_errors=True)
+        self._attach_records(target)
 
     @staticmethod
     def saved_generation(base: Path) -> str | None:
@@ -109,8 +143,29 @@ class SideIndex:
         manifest = json.loads((d / MANIFEST).read_text())
         table = PaperTable(**json.loads((d / "table.json").read_text()))
         retriever = bm25s.BM25.load(str(d / "bm25")) if (d / "bm25").exists() else None
-        vectors = np.load(d / "vectors.npy") if (d / "vectors.npy").exists() else None
-        return cls(table, retriever, vectors, manifest["generation"])
+        arrays = {name: np.load(d / f"{name}.npy") if (d / f"{name}.npy").exists() else None
+                  for name in ("vectors", "top_terms", "top_weights")}
+        side = cls(table, retriever, arrays["vectors"], manifest["generation"], arrays["top_terms"],
+                   arrays["top_weights"])
+        side._attach_records(d)
+        return side
+
+    # --- records
+    def _attach_records(self, directory: Path) -> None:
+        # the open descriptor keeps reading this generation's file even after a newer save replaces it
+        self._records_fd = os.open(directory / "records.jsonl", os.O_RDONLY)
+        self._offsets = np.load(directory / "offsets.npy")
+        self._pending_records = None
+
+    def record(self, paper_id: str) -> dict | None:
+        """The stored record of a paper (title, abstract, authors, ..., passages), or None."""
+        row = self.row.get(paper_id)
+        if row is None:
+            return None
+        if self._pending_records is not None:  # built but not saved (read-only cache dir)
+            return json.loads(self._pending_records[row])
+        start, end = int(self._offsets[row]), int(self._offsets[row + 1])
+        return json.loads(os.pread(self._records_fd, end - start, start))
 
     # --- filters
     def mask(self, filters) -> np.ndarray | None:
@@ -132,25 +187,30 @@ class SideIndex:
         return keep
 
     # --- BM25
-    def term_scores(self, weights: dict[str, float]) -> np.ndarray:
-        """BM25 score of every paper for weighted (already stemmed) terms."""
+    def query_terms(self, query: str) -> Counter:
+        """Token ids of the query's terms that the index knows, with their counts."""
+        if self.retriever is None:
+            return Counter()
+        vocab = self.retriever.vocab_dict
+        return Counter(vocab[t] for t in tokenize([query])[0] if t and t in vocab)
+
+    def term_scores(self, weights: dict[int, float]) -> np.ndarray:
+        """BM25 score of every paper for weighted terms (token ids)."""
         out = np.zeros(len(self.table), dtype=np.float32)
         if self.retriever is None:
             return out
-        vocab, m = self.retriever.vocab_dict, self.retriever.scores
-        for term, weight in weights.items():
-            tid = vocab.get(term)
-            if tid is None or not term:
-                continue
+        m = self.retriever.scores
+        for tid, weight in weights.items():
             start, end = m["indptr"][tid], m["indptr"][tid + 1]
             out[m["indices"][start:end]] += weight * m["data"][start:end]
         return out
 
-    def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str | Counter, n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top `n` papers with a positive score (BM25 pads with zero scores; those are dropped)."""
         if self.retriever is None or not len(self.table):
             return []
-        scores = self.term_scores(Counter(tokenize([query])[0]))
+        terms = self.query_terms(query) if isinstance(query, str) else query
+        scores = self.term_scores(terms)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         n = min(n, len(scores))
@@ -158,24 +218,37 @@ class SideIndex:
         top = top[np.argsort(-scores[top])]
         return [(self.table.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def expansion_terms(self, texts: list[str], n_terms: int) -> dict[str, float]:
-        """The `n_terms` most characteristic terms of `texts` (tf-idf), weights scaled to max 1."""
-        if self.retriever is None or not texts:
+    def expansion_terms(self, rows: list[int], n_terms: int) -> dict[int, float]:
+        """The `n_terms` most characteristic terms of these papers, weights scaled to max 1."""
+        if self.top_terms is None or not len(rows):
             return {}
-        vocab, indptr = self.retriever.vocab_dict, self.retriever.scores["indptr"]
-        n_docs = max(1, len(self.table))
         weight: Counter = Counter()
-        for tokens in tokenize(texts):
-            tf = Counter(t for t in tokens if t)
-            length = sum(tf.values()) or 1
-            for term, f in tf.items():
-                tid = vocab.get(term)
-                if tid is None:
-                    continue
-                df = int(indptr[tid + 1] - indptr[tid])
-                weight[term] += (f / length) * math.log((n_docs - df + 0.5) / (df + 0.5) + 1)
+        for tid, w in zip(self.top_terms[rows].ravel(), self.top_weights[rows].ravel()):
+            if tid >= 0:
+                weight[int(tid)] += float(w)
         top = weight.most_common(n_terms)
-        if not top:
-            return {}
-        best = top[0][1] or 1.0
-        return {term: w / best for term, w in top}
+        best = top[0][1] if top and top[0][1] > 0 else 1.0
+        return {tid: w / best for tid, w in top}
+
+
+def _characteristic_terms(tokens: list[list[str]], retriever) -> tuple[np.ndarray, np.ndarray]:
+    """Each paper's TOP_TERMS terms by tf-idf (term frequency / length x BM25-style idf)."""
+    vocab, indptr = retriever.vocab_dict, retriever.scores["indptr"]
+    n_docs = len(tokens)
+    terms = np.full((n_docs, TOP_TERMS), -1, dtype=np.int32)
+    weights = np.zeros((n_docs, TOP_TERMS), dtype=np.float32)
+    idf_cache: dict[int, float] = {}
+    for row, doc in enumerate(tokens):
+        tf = Counter(vocab[t] for t in doc if t and t in vocab)
+        length = sum(tf.values()) or 1
+        scored = []
+        for tid, f in tf.items():
+            idf = idf_cache.get(tid)
+            if idf is None:
+                df = int(indptr[tid + 1] - indptr[tid])
+                idf = idf_cache[tid] = math.log((n_docs - df + 0.5) / (df + 0.5) + 1)
+            scored.append((f / length * idf, tid))
+        scored.sort(reverse=True)
+        for j, (w, tid) in enumerate(scored[:TOP_TERMS]):
+            terms[row, j], weights[row, j] = tid, w
+    return terms, weights

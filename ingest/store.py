@@ -326,33 +326,39 @@ class PaperIndex:
             offset += len(ids)
 
     def rebuild_side_index(self, generation: str | None = None) -> SideIndex:
-        """Rebuild BM25, the paper table and mean vectors from the collection; save beside the index."""
+        """Rebuild the side index (BM25, records, mean vectors) from the collection and save it."""
         import numpy as np
 
         table = PaperTable()
-        texts: list[str] = []
+        records: list[dict] = []
         sums: list[np.ndarray] = []
         row: dict[str, int] = {}
         for _cid, meta, _doc, vector in self.scan(["metadatas", "embeddings"]):
             pid = meta["paper_id"]
             vec = np.asarray(vector, dtype=np.float32)
-            if pid in row:
-                table.n_chunks[row[pid]] += 1
-                sums[row[pid]] += vec
-                continue
-            row[pid] = len(table.ids)
-            table.ids.append(pid)
-            table.n_chunks.append(1)
-            table.date_ord.append(int(meta.get("date_ord") or 0))
-            table.categories.append(json.loads(meta.get("categories") or "[]"))
-            table.sources.append([s[0] for s in json.loads(meta.get("sources") or "[]")])
-            texts.append(f"{meta['title']}\n{meta['abstract']}")
-            sums.append(vec.copy())
+            if pid not in row:
+                row[pid] = len(table.ids)
+                paper = paper_from_metadata(meta)
+                table.ids.append(pid)
+                table.n_chunks.append(0)
+                table.date_ord.append(int(meta.get("date_ord") or 0))
+                table.categories.append(paper.categories)
+                table.sources.append([s.name for s in paper.sources])
+                records.append(paper.to_dict() | {"passages": [""] * int(meta.get("n_chunks") or 1)})
+                sums.append(np.zeros_like(vec))
+            i = row[pid]
+            table.n_chunks[i] += 1
+            sums[i] += vec
+            passages = records[i]["passages"]
+            n = int(meta.get("chunk") or 0)
+            if n >= len(passages):
+                passages.extend([""] * (n + 1 - len(passages)))
+            passages[n] = meta.get("passage") or ""
         vectors = None
         if sums:
             mat = np.vstack(sums)
             vectors = (mat / np.clip(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12, None)).astype(np.float16)
-        side = SideIndex.build(table, texts, vectors, generation or self._generation or "")
+        side = SideIndex.build(table, records, vectors, generation or self._generation or "")
         try:
             side.save(Path(self.settings.side_index_dir))
         except OSError:
@@ -400,19 +406,6 @@ class PaperIndex:
                 return []
             raise
         return [(cid, 1.0 - dist) for cid, dist in zip(res["ids"][0], res["distances"][0])]
-
-    def chunks_of(self, paper_ids: list[str]) -> list[dict]:
-        """Metadata of every chunk of these papers."""
-        if not paper_ids:
-            return []
-        res = self.collection.get(where={"paper_id": {"$in": list(paper_ids)}}, include=["metadatas"])
-        return res["metadatas"]
-
-    def papers(self, paper_ids: list[str]) -> dict[str, Paper]:
-        if not paper_ids:
-            return {}
-        res = self.collection.get(where={"paper_id": {"$in": list(paper_ids)}}, include=["metadatas"])
-        return {m["paper_id"]: paper_from_metadata(m) for m in res["metadatas"]}
 
     def stats(self) -> dict[str, Any]:
         papers: set[str] = set()
