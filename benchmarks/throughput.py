@@ -2,9 +2,13 @@
 
     python benchmarks/throughput.py FILE_OR_DIR... [-n 500]
 
-"raw" embeds each paper's title + abstract once, in batches, through the same ONNX model
-(truncated at 256 word pieces, as the model was trained). "ingest" runs the real pipeline into
-a fresh embedded index: chunking, embedding every chunk, Chroma writes, BM25 rebuild.
+Three timings on the same papers, warm model:
+* "raw, one text per paper": each paper's title + abstract embedded once (the model truncates
+  at 256 word pieces, so long abstracts are only partly read);
+* "raw, the ingest's chunks": the model alone on exactly the texts ingest embeds (every
+  chunk, title included), i.e. the same model work without the pipeline;
+* "ingest": the real pipeline into a fresh embedded index (chunking, embedding, Chroma
+  writes through llama-index, side-index rebuild).
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ def main() -> int:
     model.embed(texts)
     raw = time.perf_counter() - t
 
+    from ingest.chunking import chunk_paper
+
+    chunk_texts = [c.text for p in papers for c in chunk_paper(p, settings.chunk_size, settings.chunk_overlap)]
+    t = time.perf_counter()
+    model.embed(chunk_texts)
+    raw_chunks = time.perf_counter() - t
+
     index = PaperIndex(settings, embed_model=model)
     report = IngestReport()
     t = time.perf_counter()
@@ -48,11 +59,14 @@ def main() -> int:
     index.commit()
     full = time.perf_counter() - t
 
-    print(f"{'':<28}{'papers/s':>10}{'seconds':>9}")
-    print(f"{'raw embedding (1 per paper)':<28}{len(papers) / raw:>10.1f}{raw:>9.1f}")
-    print(f"{'ingest (' + str(report.chunks_embedded) + ' chunks)':<28}{len(papers) / full:>10.1f}{full:>9.1f}")
-    print(f"ratio ingest/raw: {raw / full:.2f}   ({len(papers)} papers, chunk_size={settings.chunk_size}, "
-          f"overlap={settings.chunk_overlap})")
+    n = len(papers)
+    print(f"{'':<34}{'papers/s':>10}{'seconds':>9}{'ingest/raw':>12}")
+    print(f"{'raw, one text per paper':<34}{n / raw:>10.1f}{raw:>9.1f}{raw / full:>12.2f}")
+    print(f"{'raw, the ingest' + chr(39) + 's ' + str(len(chunk_texts)) + ' chunks':<34}{n / raw_chunks:>10.1f}"
+          f"{raw_chunks:>9.1f}{raw_chunks / full:>12.2f}")
+    print(f"{'ingest':<34}{n / full:>10.1f}{full:>9.1f}")
+    print(f"({n} papers, chunk_size={settings.chunk_size}, overlap={settings.chunk_overlap}, "
+          f"{report.chunks_embedded} chunks embedded)")
     return 0
 
 
