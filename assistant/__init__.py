@@ -7,11 +7,14 @@ Heavy modules load on first use, so `import assistant` stays fast.
 
 from __future__ import annotations
 
-__all__ = ["Assistant", "Hit", "SearchFilters", "search", "Settings", "get_settings"]
+__all__ = ["Answer", "Assistant", "Citation", "Hit", "SearchFilters", "ask", "search", "Settings", "get_settings"]
 
 _LAZY = {
     "Assistant": ("assistant.api", "Assistant"),
     "search": ("assistant.api", "search"),
+    "ask": ("assistant.api", "ask"),
+    "Answer": ("assistant.answers", "Answer"),
+    "Citation": ("assistant.answers", "Citation"),
     "Hit": ("assistant.retrieval", "Hit"),
     "SearchFilters": ("ingest.filters", "SearchFilters"),
     "Settings": ("assistant.settings", "Settings"),

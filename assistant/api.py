@@ -58,6 +58,39 @@ class Assistant:
         """
         return self.retriever.search(query, k=k, filters=filters)
 
+    @property
+    def scorer(self):
+        if getattr(self, "_scorer", None) is None or self._scorer.side is not self.index.side:
+            from .evidence import EvidenceScorer
+
+            self._scorer = EvidenceScorer(self.index.side, self.index.embed_model)
+        return self._scorer
+
+    def ask(self, question: str, history=None, k: int | None = None, filters=None):
+        """Answer `question` from the indexed abstracts, citing each claim as [n].
+
+        `history` is the conversation so far, oldest first: a list of
+        {"role": "user" | "assistant", "content": str} messages. Returns an `Answer`; when the
+        papers do not answer the question, `answer.refused` is True and the text says so.
+        """
+        import time
+
+        from .answers import Answer
+        from .conversation import condense_offline
+        from .extractive import ExtractiveAnswerer
+
+        started = time.perf_counter()
+        question = (question or "").strip()
+        if not question:
+            return Answer(question="", text="Ask a question about the indexed papers.", refused=True)
+        standalone = condense_offline(question, history)
+        hits = self.search(standalone, k=k or self.settings.top_k, filters=filters)
+        answerer = ExtractiveAnswerer(self.scorer)
+        answer = answerer.answer(question, hits, context=standalone)
+        answer.standalone_question = standalone if standalone != question else None
+        answer.seconds = time.perf_counter() - started
+        return answer
+
     def search_conversation(self, question: str, history=None, k: int = 10, filters=None) -> list[Hit]:
         """Search for a question asked inside a conversation (follow-ups are made standalone first)."""
         from .conversation import condense_offline
@@ -84,6 +117,11 @@ def default_assistant() -> Assistant:
         if _default is None:
             _default = Assistant()
         return _default
+
+
+def ask(question: str, history=None, k: int | None = None, filters=None):
+    """`Assistant().ask(...)` on the default index."""
+    return default_assistant().ask(question, history=history, k=k, filters=filters)
 
 
 def search(query: str, k: int = 10, filters=None) -> list[Hit]:

@@ -86,6 +86,48 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+def _print_answer(answer) -> None:
+    print(answer.text)
+    if answer.papers:
+        print("\nSources:")
+        print(answer.sources_text())
+    for c in answer.citations:
+        print(f"  [{c.number}] “{c.quote}”")
+    for w in answer.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def cmd_ask(args) -> int:
+    from .api import Assistant
+
+    answer = Assistant(settings=_settings(args)).ask(args.question, k=args.k, filters=_filters(args))
+    if args.json:
+        _emit_json(answer.to_dict())
+    else:
+        _print_answer(answer)
+    return EXIT_OK
+
+
+def cmd_chat(args) -> int:
+    from .api import Assistant
+
+    assistant = Assistant(settings=_settings(args))
+    history: list[dict] = []
+    print("Ask about the indexed papers. An empty line or Ctrl-D ends the chat.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            print()
+            return EXIT_OK
+        if not question or question.lower() in {"exit", "quit"}:
+            return EXIT_OK
+        answer = assistant.ask(question, history=history, k=args.k, filters=_filters(args))
+        _print_answer(answer)
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.text + "\n\n" + answer.sources_text()}]
+
+
 def cmd_stats(args) -> int:
     from ingest.store import PaperIndex
 
@@ -150,6 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10, help="number of papers (default 10)")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", parents=[idx, flt], help="answer a question from the indexed abstracts, with citations",
+                       description="Answer a question from the indexed abstracts. Each claim is cited as [n]; "
+                                   "when the papers do not answer it, askpapers says so and names the closest papers.")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="papers shown to the answerer (default 5)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[idx, flt], help="an interactive conversation in the terminal (follow-ups work)")
+    p.add_argument("-k", type=int, default=None, help="papers shown to the answerer (default 5)")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("stats", parents=[idx], help="what the index holds")
     p.set_defaults(func=cmd_stats)

@@ -58,15 +58,29 @@ def content_words(text: str) -> list[str]:
     return words
 
 
+_SOURCE_LINE = re.compile(r"^\s*\[(\d+)\]\s+(.+?)(?:\s+—\s+\S+)?(?:\s+\(not cited\))?\s*$", re.M)
+_TITLE_IN_TEXT = re.compile(r'"([^"]{8,300})"\s*\[(\d+)\]')
+
+
+def cited_titles(answer_text: str) -> list[str]:
+    """Titles of the papers an answer cites: from its source list ("[n] Title") where [n] is
+    used in the body, else from quoted titles followed by [n] in the body."""
+    body = _SOURCE_LINE.sub("", answer_text)
+    used = set(re.findall(r"\[(\d+)\]", body))
+    titles = [t for n, t in _SOURCE_LINE.findall(answer_text) if n in used]
+    titles += [t for t, n in _TITLE_IN_TEXT.findall(body) if t not in titles]
+    return titles
+
+
 def condense_offline(question: str, history: list[Message] | None) -> str:
     """A standalone version of `question` for retrieval, built deterministically from `history`."""
     if not history or not needs_context(question):
         return question
     last_user = next((message_text(m) for m in reversed(history) if m.get("role") == "user"), "")
     carried = content_words(last_user)
-    # titles the last answer cited ("[1] Title") are the strongest hint of what "they" are
+    # titles the last answer cited are the strongest hint of what "they" are
     last_answer = next((message_text(m) for m in reversed(history) if m.get("role") == "assistant"), "")
-    cited = re.findall(r"^\s*\[\d+\]\s+(.+?)\s*$", last_answer, flags=re.M)
+    cited = cited_titles(last_answer)
     mine = {w.lower() for w in content_words(question)}
     extra = [w for w in carried if w.lower() not in mine][:MAX_CARRIED_WORDS]
     parts = [question]

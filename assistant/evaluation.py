@@ -7,6 +7,7 @@ same conversation, for follow-ups). Questions without gold titles (unanswerable)
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -98,4 +99,62 @@ def summarise(results: list[RetrievalResult], k: int) -> dict:
         "latency_p50_ms": 1000 * statistics.median(times),
         "misses": [{"id": r.question.id, "ranks": r.ranks} for r in results if recall_at(r, 5) < 1.0],
         "k": k,
+    }
+
+
+# ---------------------------------------------------------------- answers
+def fact_present(fact: str, text: str) -> bool:
+    """`a|b` means either; a bare number must match as a whole word; case-insensitive."""
+    low = text.lower()
+    for option in fact.split("|"):
+        option = option.strip().lower()
+        if not option:
+            continue
+        if re.fullmatch(r"[\d.,]+", option):
+            if re.search(rf"(?<![\w.]){re.escape(option)}(?![\w]|\.\d)", low):
+                return True
+        elif option in low:
+            return True
+    return False
+
+
+def evaluate_answers(assistant, questions: list[Question], k: int | None = None) -> dict:
+    """Ask every question (follow-ups after their conversation) and score the answers."""
+    by_id = {q.id: q for q in questions}
+    answers: dict[str, object] = {}
+    rows = []
+    for q in questions:
+        history: list[dict] = []
+        for hid in q.history:
+            if hid in by_id:
+                prev = answers.get(hid) or assistant.ask(by_id[hid].question, k=k)
+                history += [{"role": "user", "content": by_id[hid].question},
+                            {"role": "assistant", "content": prev.text + "\n\n" + prev.sources_text()}]
+        ans = assistant.ask(q.question, history=history or None, k=k)
+        answers[q.id] = ans
+        gold = {normalise_title(t) for t in q.gold_titles}
+        cited = {normalise_title(c.title) for c in ans.citations} if not ans.refused else set()
+        rows.append({
+            "id": q.id, "type": q.type, "refused": ans.refused, "seconds": ans.seconds,
+            "facts": [fact_present(f, ans.text) for f in q.answer_facts],
+            "cited": len(cited), "cited_gold": len(cited & gold), "gold": len(gold),
+            "warnings": list(ans.warnings),
+        })
+    answerable = [r for r in rows if r["gold"]]
+    unanswerable = [r for r in rows if not r["gold"]]
+    with_facts = [r for r in answerable if r["facts"]]
+    cited_rows = [r for r in answerable if not r["refused"] and r["cited"]]
+    multi = [r for r in answerable if r["type"] == "multi"]
+    times = sorted(r["seconds"] for r in rows) or [0.0]
+    ratio = lambda a, b: (a / b) if b else None  # noqa: E731
+    return {
+        "questions": len(rows),
+        "facts_present": ratio(sum(sum(r["facts"]) / len(r["facts"]) for r in with_facts), len(with_facts)),
+        "citation_precision": ratio(sum(r["cited_gold"] for r in cited_rows), sum(r["cited"] for r in cited_rows)),
+        "multi_cited_recall": ratio(sum(r["cited_gold"] for r in multi), sum(r["gold"] for r in multi)),
+        "unanswerable_refused": ratio(sum(r["refused"] for r in unanswerable), len(unanswerable)),
+        "answerable_refused": ratio(sum(r["refused"] for r in answerable), len(answerable)),
+        "latency_p50_ms": 1000 * statistics.median(times),
+        "latency_p95_ms": 1000 * times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+        "rows": rows,
     }

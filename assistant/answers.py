@@ -1,0 +1,62 @@
+"""What `ask()` returns, and the phrases shared by the prompts and the code that checks answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .retrieval import Hit
+
+# One refusal phrase, used in prompts/answer.txt (as {refusal}) and to recognise an LLM's refusal.
+REFUSAL = "The indexed papers do not answer this question."
+EXTRACTIVE_MODE = "extractive"
+
+
+@dataclass
+class Citation:
+    """[number] in the answer text → the paper and the abstract sentence that supports it."""
+
+    number: int
+    paper_id: str
+    title: str
+    url: str | None
+    quote: str  # the sentence of the abstract that best supports the cited claim
+    score: float  # support of the claim by `quote` (0..1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """A grounded answer. `papers[i]` is source [i + 1]; every [n] in `text` is in `citations`."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    papers: list[Hit] = field(default_factory=list)
+    refused: bool = False
+    mode: str = EXTRACTIVE_MODE
+    warnings: list[str] = field(default_factory=list)
+    standalone_question: str | None = None  # the follow-up rewritten for retrieval, when it was
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "text": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "papers": [dict(h.to_dict(), number=i) for i, h in enumerate(self.papers, start=1)],
+            "refused": self.refused,
+            "mode": self.mode,
+            "warnings": list(self.warnings),
+            "standalone_question": self.standalone_question,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def sources_text(self) -> str:
+        """The numbered source list, as shown under an answer in the terminal."""
+        lines = []
+        for i, h in enumerate(self.papers, start=1):
+            cited = any(c.number == i for c in self.citations)
+            lines.append(f"[{i}] {h.title}" + (f" — {h.url}" if h.url else "") + ("" if cited else " (not cited)"))
+        return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""How well each abstract sentence answers a question, and whether the evidence answers it at all.
+
+A sentence's support for a question combines:
+* meaning: cosine similarity of the sentence's and the question's embeddings (bundled model);
+* coverage: the share of the question's informative terms (stemmed, weighted by idf in the
+  index) that the sentence, or its paper's title, contains;
+* answer type: a question asking for a quantity ("how many", "what accuracy") is only
+  answered by a sentence with a number in it.
+
+The same measure checks LLM answers (see citations.py), so both modes are held to one standard.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+
+import numpy as np
+
+from ingest.side_index import SideIndex, tokenize
+
+from .retrieval import Hit
+from .sentences import split_sentences
+
+SEMANTIC_WEIGHT = 0.6  # share of meaning (vs. term coverage) in a sentence's support
+TITLE_CREDIT = 0.5  # a question term found only in the paper's title counts this much
+NO_NUMBER_PENALTY = 0.75  # support multiplier for a number-less sentence when a quantity is asked
+SENTENCE_CACHE = 4096  # sentence vectors kept between questions (papers recur in a conversation)
+
+# words of the question that say what kind of answer is wanted, not what it is about
+_QUESTION_WORDS = set(tokenize(["""what which who whom whose when where why how does did do is are was were
+    paper papers work works study studies method approach propose proposed present introduce introduced report
+    reported achieve achieved show shown use used using collection describe research author authors
+    model models result results new"""])[0])
+_QUANTITY = re.compile(
+    r"\bhow (many|much|large|long|big|small|fast|often|far|high|low)\b|\bby how\b|"
+    r"\b(what|which)\s+([\w-]+\s+){0,3}?(percentage|fraction|proportion|number|accuracy|score|scores|bleu|f1|"
+    r"rate|gain|gains|speed-?up|improvement|improvements|recall|precision|perplexity|error|size|count)\b",
+    re.I,
+)
+# a standalone quantity (16%, 1,000, 0.825, 1k, 12x), not a digit inside a name (F1, E5-Base, 3D, GPT-4)
+_NUMBER = re.compile(r"(?<![\w\-])\d[\d,.]*(?:[kKMBx×%])?(?![A-Za-z])")
+
+
+@dataclass
+class Evidence:
+    """One sentence of one retrieved abstract, scored against the question."""
+
+    hit: int  # index into the hits (source number - 1)
+    sentence: int  # index of the sentence in its abstract
+    text: str
+    semantic: float
+    coverage: float
+    support: float
+
+
+def has_number(text: str) -> bool:
+    return bool(_NUMBER.search(text))
+
+
+def wants_quantity(question: str) -> bool:
+    return bool(_QUANTITY.search(question))
+
+
+class EvidenceScorer:
+    """Scores sentences of retrieved abstracts against questions (and claims against quotes)."""
+
+    def __init__(self, side: SideIndex, embed_model) -> None:
+        self.side = side
+        self.embed_model = embed_model
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    # --- building blocks
+    def terms(self, text: str) -> dict[str, float]:
+        """Informative stemmed terms of `text` with their idf in the index."""
+        vocab = self.side.retriever.vocab_dict if self.side.retriever is not None else {}
+        indptr = self.side.retriever.scores["indptr"] if self.side.retriever is not None else None
+        n = max(1, len(self.side.table))
+        out: dict[str, float] = {}
+        for t in tokenize([text])[0]:
+            if not t or t in _QUESTION_WORDS or t in out:
+                continue
+            tid = vocab.get(t)
+            df = int(indptr[tid + 1] - indptr[tid]) if tid is not None else 0
+            out[t] = math.log((n - df + 0.5) / (df + 0.5) + 1)  # unseen terms weigh the most
+        return out
+
+    def vectors(self, sentences: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [s for s in dict.fromkeys(sentences) if s not in self._cache]
+        if missing:
+            embedded = self.embed_model.embed(missing)
+            with self._lock:
+                for s, v in zip(missing, embedded):
+                    self._cache[s] = v
+                while len(self._cache) > SENTENCE_CACHE:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            return np.vstack([self._cache[s] for s in sentences]) if sentences else np.zeros((0, 384))
+
+    @staticmethod
+    def coverage(q_terms: dict[str, float], text_terms: set[str], title_terms: set[str] = frozenset()) -> float:
+        total = sum(q_terms.values())
+        if not total:
+            return 0.0
+        got = sum(w if t in text_terms else TITLE_CREDIT * w if t in title_terms else 0.0 for t, w in q_terms.items())
+        return got / total
+
+    # --- the measure
+    def score(self, question: str, hits: list[Hit], question_vector: np.ndarray | None = None) -> list[Evidence]:
+        """Every sentence of every hit's abstract, best supported first."""
+        q_terms = self.terms(question)
+        quantity = wants_quantity(question)
+        items: list[tuple[int, int, str]] = []
+        for h, hit in enumerate(hits):
+            for s, sentence in enumerate(split_sentences(hit.abstract)):
+                items.append((h, s, sentence))
+        if not items:
+            return []
+        if question_vector is None:
+            question_vector = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
+        sims = self.vectors([text for _h, _s, text in items]) @ question_vector
+        title_terms = [set(tokenize([hit.title])[0]) for hit in hits]
+        out = []
+        for (h, s, text), sim in zip(items, sims):
+            cov = self.coverage(q_terms, set(tokenize([text])[0]), title_terms[h])
+            support = SEMANTIC_WEIGHT * float(sim) + (1 - SEMANTIC_WEIGHT) * cov
+            if quantity and not has_number(text):
+                support *= NO_NUMBER_PENALTY
+            out.append(Evidence(h, s, text, float(sim), cov, support))
+        out.sort(key=lambda e: -e.support)
+        return out
+
+    def claim_support(self, claim: str, sentences: list[str]) -> tuple[int, float]:
+        """The sentence that best supports `claim` and how well (0..1): for checking citations."""
+        if not sentences:
+            return -1, 0.0
+        c_terms = self.terms(claim)
+        vecs = self.vectors(sentences)
+        cvec = self.vectors([claim])[0]
+        best, best_score = -1, -1.0
+        for i, (sentence, vec) in enumerate(zip(sentences, vecs)):
+            cov = self.coverage(c_terms, set(tokenize([sentence])[0]))
+            score = SEMANTIC_WEIGHT * float(vec @ cvec) + (1 - SEMANTIC_WEIGHT) * cov
+            if score > best_score:
+                best, best_score = i, score
+        return best, max(0.0, best_score)

@@ -1,0 +1,154 @@
+"""The offline answerer: picks the abstract sentences that answer the question and cites them.
+
+Deterministic and model-free beyond the bundled embedding model. Sentences are quoted
+verbatim, so every claim is exactly what an abstract says, and each ends with its [n].
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.side_index import tokenize
+
+from .answers import REFUSAL, Answer, Citation
+from .evidence import Evidence, EvidenceScorer, has_number, wants_quantity
+from .retrieval import Hit
+
+# --- refusal, calibrated on the dev questions (benchmarks/answers.py prints the sweep)
+ANSWERABLE_THRESHOLD = 0.80  # refuse below: max over the top papers of dense + PAPER_COVERAGE_WEIGHT * coverage
+# "which papers study X?" is answered by any paper about X: topical similarity is enough,
+# while a specific question needs the abstract to state the specific thing
+LISTING_THRESHOLD = 0.65
+PAPER_COVERAGE_WEIGHT = 0.5
+PAPERS_CONSIDERED = 3  # how many top papers may carry the answer
+# --- composing
+MAX_SENTENCES = 3  # quoted from the answering paper
+SECOND_SENTENCE_RATIO = 0.80  # another sentence is quoted when its support is this close to the best ...
+MIN_NEW_COVERAGE = 0.08  # ... or when it covers this share of the question's terms the others do not
+NAMING_BONUS = 0.10  # for "which method ...?" questions, sentences that introduce a name
+MULTI_MAX_PAPERS = 3
+MULTI_RATIO = 0.85  # in a "which papers" answer, a paper is listed when this close to the best
+RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
+_MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+\w+){0,3}?\s+(papers|works|studies|articles|publications)\b", re.I)
+_ASKS_NAME = re.compile(
+    r"\b(which|what)\s+(is\s+the\s+)?(name|method|technique|framework|approach|model|system|benchmark|dataset|"
+    r"algorithm|architecture|family|network|metric|tool|strategy|loss|objective|module|mechanism|procedure)\b|"
+    r"\bwhat is (it|this|the \w+) called\b|\bname of\b",
+    re.I,
+)
+_NAMES_SOMETHING = re.compile(
+    r"\b(we|this (paper|work|study))\s+(propose|introduce|present|develop|call|name|dub|term|coin)s?\b|"
+    r"\b(called|named|dubbed|termed|coined)\b",
+    re.I,
+)
+
+
+def asks_for_several(question: str) -> bool:
+    return bool(_MULTI.search(question))
+
+
+@dataclass
+class Decision:
+    refused: bool
+    answerability: float
+    reason: str
+
+
+class ExtractiveAnswerer:
+    """Compose an answer from retrieved abstracts; refuse when they do not answer."""
+
+    mode = "extractive"
+
+    def __init__(self, scorer: EvidenceScorer) -> None:
+        self.scorer = scorer
+
+    def answerability(self, question: str, hits: list[Hit]) -> float:
+        q_terms = self.scorer.terms(question)
+        best = 0.0
+        for hit in hits[:PAPERS_CONSIDERED]:
+            cov = self.scorer.coverage(q_terms, set(tokenize([f"{hit.title} {hit.abstract}"])[0]))
+            best = max(best, hit.dense_score + PAPER_COVERAGE_WEIGHT * cov)
+        return best
+
+    def decide(self, question: str, hits: list[Hit], evidence: list[Evidence], context: str | None = None) -> Decision:
+        """Refuse or answer. `context` (a follow-up made standalone) is what answerability is judged on."""
+        if not hits or not evidence:
+            return Decision(True, 0.0, "nothing retrieved")
+        score = self.answerability(context or question, hits)
+        threshold = LISTING_THRESHOLD if asks_for_several(question) else ANSWERABLE_THRESHOLD
+        if score < threshold:
+            return Decision(True, score, f"answerability {score:.2f} < {threshold}")
+        return Decision(False, score, "answerable")
+
+    def answer(self, question: str, hits: list[Hit], context: str | None = None) -> Answer:
+        """`context` is the standalone form of a follow-up; it decides answerability."""
+        evidence = self.scorer.score(question, hits)
+        if _ASKS_NAME.search(question):
+            for e in evidence:
+                if _NAMES_SOMETHING.search(e.text):
+                    e.support += NAMING_BONUS
+            evidence.sort(key=lambda e: -e.support)
+        decision = self.decide(question, hits, evidence, context)
+        if decision.refused:
+            return self.refusal(question, hits, evidence)
+        by_paper: dict[int, list[Evidence]] = {}
+        for e in evidence:
+            by_paper.setdefault(e.hit, []).append(e)
+        paper_score = {h: ev[0].support + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
+        ranked = sorted(paper_score, key=lambda h: -paper_score[h])
+        if asks_for_several(question):
+            top = paper_score[ranked[0]]
+            chosen = [h for h in ranked if paper_score[h] >= MULTI_RATIO * top][:MULTI_MAX_PAPERS]
+            lines, citations = ["These indexed papers address it:"], []
+            for h in chosen:
+                e = by_paper[h][0]
+                lines.append(f'- "{hits[h].title}" [{h + 1}]: {e.text} [{h + 1}]')
+                citations.append(self._citation(hits, e))
+            return Answer(question, "\n".join(lines), citations, hits, refused=False, mode=self.mode)
+        h = ranked[0]
+        picked = self._select(question, by_paper[h])
+        if wants_quantity(question) and not any(has_number(e.text) for e in picked):
+            # a quantity was asked and what answers best states none: the papers don't say
+            return self.refusal(question, hits, evidence)
+        body = " ".join(f"{e.text} [{h + 1}]" for e in picked)
+        text = f'According to "{hits[h].title}" [{h + 1}]: {body}'
+        citations = [self._citation(hits, max(picked, key=lambda e: e.support))]
+        return Answer(question, text, citations, hits, refused=False, mode=self.mode)
+
+    def _select(self, question: str, candidates: list[Evidence]) -> list[Evidence]:
+        """The best sentence, then those nearly as good or covering question terms still uncovered."""
+        q_terms = self.scorer.terms(question)
+        total = sum(q_terms.values()) or 1.0
+        best = candidates[0]
+        picked = [best]
+        covered = set(q_terms) & set(tokenize([best.text])[0])
+        for e in candidates[1:]:
+            if len(picked) >= MAX_SENTENCES:
+                break
+            terms = set(tokenize([e.text])[0])
+            new = sum(q_terms[t] for t in (set(q_terms) & terms) - covered) / total
+            if e.support >= SECOND_SENTENCE_RATIO * best.support or new >= MIN_NEW_COVERAGE:
+                picked.append(e)
+                covered |= set(q_terms) & terms
+        return sorted(picked, key=lambda e: e.sentence)  # in the abstract's own order
+
+    def refusal(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Answer:
+        closest = hits[:2]
+        if not closest:
+            return Answer(question, f"{REFUSAL} Nothing in the index is close to it.", [], hits, refused=True,
+                          mode=self.mode)
+        names = " and ".join(f'"{h.title}" [{i}]' for i, h in enumerate(closest, start=1))
+        text = f"{REFUSAL} The closest papers are {names}."
+        citations = []
+        for i in range(len(closest)):
+            best = next((e for e in evidence if e.hit == i), None)
+            if best is not None:
+                citations.append(self._citation(hits, best))
+        return Answer(question, text, citations, hits, refused=True, mode=self.mode)
+
+    @staticmethod
+    def _citation(hits: list[Hit], e: Evidence) -> Citation:
+        hit = hits[e.hit]
+        return Citation(number=e.hit + 1, paper_id=hit.paper_id, title=hit.title, url=hit.url, quote=e.text,
+                        score=round(max(0.0, e.support), 4))
