@@ -29,7 +29,7 @@ META_MODEL = "askpapers_embed_model"
 META_DIM = "askpapers_embed_dim"
 META_GENERATION = "askpapers_generation"
 META_FORMAT = "askpapers_format"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 CAT_PREFIX = "cat:"
 SRC_PREFIX = "src:"
@@ -52,10 +52,11 @@ class StoredPaper:
     content_hash: str
     chunks_present: int
     chunks_expected: int
+    has_first: bool = False
 
     @property
     def complete(self) -> bool:
-        return self.chunks_present == self.chunks_expected
+        return self.has_first and self.chunks_present == self.chunks_expected
 
 
 def date_ord(iso: str | None) -> int:
@@ -70,15 +71,18 @@ def date_ord(iso: str | None) -> int:
 
 
 def chunk_metadata(paper: Paper, chunk: Chunk, content_hash: str) -> dict[str, Any]:
-    """Flat metadata (Chroma and llama-index accept only scalars): the record plus filter flags."""
+    """Flat metadata (Chroma and llama-index accept only scalars): the record plus filter flags.
+
+    The abstract rides on chunk 0 only: Chroma stores each string value twice (row and index)
+    and llama-index's `_node_content` repeats all metadata, so a copy per chunk is costly.
+    A chunk's passage is its document minus the title line.
+    """
     meta: dict[str, Any] = {
         "paper_id": paper.paper_id,
         "chunk": chunk.index,
         "n_chunks": chunk.count,
         "title": paper.title,
         "title_key": paper.title_key,
-        "abstract": paper.abstract,
-        "passage": chunk.passage,
         "content_hash": content_hash,
         "authors": json.dumps(paper.authors),
         "date": paper.date or "",
@@ -89,6 +93,8 @@ def chunk_metadata(paper: Paper, chunk: Chunk, content_hash: str) -> dict[str, A
         "url": paper.url or "",
         "sources": json.dumps([[s.name, s.date] for s in paper.sources]),
     }
+    if chunk.index == 0:
+        meta["abstract"] = paper.abstract
     for cat in paper.categories:
         meta[CAT_PREFIX + cat] = True
     for src in paper.sources:
@@ -100,7 +106,7 @@ def paper_from_metadata(meta: dict[str, Any]) -> Paper:
     return Paper(
         paper_id=meta["paper_id"],
         title=meta["title"],
-        abstract=meta["abstract"],
+        abstract=meta.get("abstract", ""),
         authors=json.loads(meta.get("authors") or "[]"),
         date=meta.get("date") or None,
         categories=json.loads(meta.get("categories") or "[]"),
@@ -270,6 +276,9 @@ class PaperIndex:
                         continue
                     found[pid] = StoredPaper(paper_from_metadata(meta), meta.get("content_hash", ""), 0,
                                              int(meta.get("n_chunks", 0)))
+                if int(meta.get("chunk") or 0) == 0:
+                    found[pid].paper = paper_from_metadata(meta)  # the chunk that carries the abstract
+                    found[pid].has_first = True
                 found[pid].chunks_present += 1
         return found
 
@@ -333,7 +342,7 @@ class PaperIndex:
         records: list[dict] = []
         sums: list[np.ndarray] = []
         row: dict[str, int] = {}
-        for _cid, meta, _doc, vector in self.scan(["metadatas", "embeddings"]):
+        for _cid, meta, doc, vector in self.scan(["metadatas", "documents", "embeddings"]):
             pid = meta["paper_id"]
             vec = np.asarray(vector, dtype=np.float32)
             if pid not in row:
@@ -353,7 +362,9 @@ class PaperIndex:
             n = int(meta.get("chunk") or 0)
             if n >= len(passages):
                 passages.extend([""] * (n + 1 - len(passages)))
-            passages[n] = meta.get("passage") or ""
+            passages[n] = (doc or "").split("\n", 1)[-1]
+            if n == 0:
+                records[i]["abstract"] = meta.get("abstract", "")
         vectors = None
         if sums:
             mat = np.vstack(sums)
