@@ -70,26 +70,94 @@ class Assistant:
         """Answer `question` from the indexed abstracts, citing each claim as [n].
 
         `history` is the conversation so far, oldest first: a list of
-        {"role": "user" | "assistant", "content": str} messages. Returns an `Answer`; when the
-        papers do not answer the question, `answer.refused` is True and the text says so.
+        {"role": "user" | "assistant", "content": str} messages (Gradio's list-of-parts
+        content works too). Returns an `Answer`; when the papers do not answer the question,
+        `answer.refused` is True and the text says so and names the closest papers.
+        """
+        answer = None
+        for item in self.stream(question, history=history, k=k, filters=filters):
+            answer = item
+        return answer
+
+    def stream(self, question: str, history=None, k: int | None = None, filters=None):
+        """Like `ask`, but yields the answer's text as it is produced, then the final `Answer`.
+
+        The final `Answer` is authoritative: citation checking may remove parts of a streamed
+        LLM reply, and when the LLM fails the offline answer replaces it (with a warning).
         """
         import time
 
         from .answers import Answer
-        from .conversation import condense_offline
         from .extractive import ExtractiveAnswerer
 
         started = time.perf_counter()
         question = (question or "").strip()
         if not question:
-            return Answer(question="", text="Ask a question about the indexed papers.", refused=True)
-        standalone = condense_offline(question, history)
+            yield Answer(question="", text="Ask a question about the indexed papers.", refused=True)
+            return
+        warnings: list[str] = []
+        client = self._chat_client(warnings)
+        standalone = self._standalone(question, history, client, warnings)
         hits = self.search(standalone, k=k or self.settings.top_k, filters=filters)
-        answerer = ExtractiveAnswerer(self.scorer)
-        answer = answerer.answer(question, hits, context=standalone)
+        extractive = ExtractiveAnswerer(self.scorer)
+        answer = None
+        if client is not None and hits:
+            from .generative import GenerativeAnswerer
+            from .llm import LLMError
+
+            try:
+                for item in GenerativeAnswerer(client, self.scorer).stream(question, hits):
+                    if isinstance(item, Answer):
+                        answer = item
+                    else:
+                        yield item
+            except LLMError as exc:
+                warnings.append(f"{exc}: showing the offline answer instead")
+            if answer is not None and answer.refused:  # keep the model's verdict, show the closest papers
+                answer = extractive.refusal(question, hits, self.scorer.score(question, hits))
+                answer.mode = client.model
+            elif answer is not None and not answer.text:
+                warnings += answer.warnings + ["showing the offline answer instead"]
+                answer = None
+        if answer is None:
+            answer = extractive.answer(question, hits, context=standalone)
+            yield answer.text
+        answer.warnings = warnings + answer.warnings
         answer.standalone_question = standalone if standalone != question else None
         answer.seconds = time.perf_counter() - started
-        return answer
+        yield answer
+
+    def _chat_client(self, warnings: list[str]):
+        """The configured LLM client, or None (offline). A broken configuration is a warning."""
+        if not (self.settings.llm_base_url or self.settings.llm_gguf):
+            return None
+        if getattr(self, "_client", None) is None:
+            from .llm import LLMError, client_from_settings
+
+            try:
+                self._client = client_from_settings(self.settings)
+            except LLMError as exc:
+                warnings.append(f"{exc}: answering offline")
+                return None
+        return self._client
+
+    def _standalone(self, question: str, history, client, warnings: list[str]) -> str:
+        """The follow-up as a standalone question: by the LLM when there is one, else offline."""
+        from .conversation import condense_offline, needs_context
+
+        if not history or not needs_context(question):
+            return question
+        if client is not None:
+            from .generative import condense_messages
+            from .llm import LLMError
+
+            try:
+                rewritten = client.complete(condense_messages(question, history)).strip().splitlines()[0]
+                if len(rewritten) > 8:
+                    return rewritten
+            except (LLMError, IndexError) as exc:
+                warnings.append(f"could not rewrite the follow-up with the LLM ({exc}); used the offline method")
+        return condense_offline(question, history)
 
     def search_conversation(self, question: str, history=None, k: int = 10, filters=None) -> list[Hit]:
         """Search for a question asked inside a conversation (follow-ups are made standalone first)."""
