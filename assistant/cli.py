@@ -128,6 +128,26 @@ def cmd_chat(args) -> int:
                     {"role": "assistant", "content": answer.text + "\n\n" + answer.sources_text()}]
 
 
+def cmd_serve_llm(args) -> int:
+    import time
+
+    from .llm import LLMError, LocalServer
+
+    try:
+        server = LocalServer(args.gguf, port=args.port)
+    except LLMError as exc:
+        print(f"askpapers: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"llama.cpp server for {server.path.name} at {server.base_url}")
+    print(f"use it with: ASKPAPERS_LLM_BASE_URL={server.base_url} ASKPAPERS_LLM_MODEL={server.model}")
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def cmd_stats(args) -> int:
     from ingest.store import PaperIndex
 
@@ -155,6 +175,10 @@ def cmd_eval(args) -> int:
     assistant = Assistant(settings=_settings(args))
     questions = load_questions(args.questions)
     result = evaluate_retrieval(assistant, questions, k=args.k)
+    if args.answers:
+        from .evaluation import evaluate_answers
+
+        result["answers"] = evaluate_answers(assistant, questions)
     if args.json:
         _emit_json(result)
         return EXIT_OK
@@ -169,6 +193,17 @@ def cmd_eval(args) -> int:
         print(f"  {t:<12} n={r['n']:<3} recall@5={r['recall@5']:.3f}  mrr={r['mrr']:.3f}")
     if result["misses"]:
         print("\nnot in top 5: " + ", ".join(f"{m['id']} {m['ranks']}" for m in result["misses"]))
+    if args.answers:
+        a = result["answers"]
+        mode = assistant.settings.llm_model or ("local GGUF" if assistant.settings.llm_gguf else "extractive")
+        print(f"\nanswers over {a['questions']} questions (mode: {mode})")
+        for label, key in (("facts present", "facts_present"), ("citation precision", "citation_precision"),
+                           ("multi cited recall", "multi_cited_recall"),
+                           ("unanswerable refused", "unanswerable_refused"),
+                           ("answerable refused", "answerable_refused")):
+            v = a[key]
+            print(f"{label:<22}{('n/a' if v is None else f'{v:.3f}'):>8}")
+        print(f"{'ask p50 / p95 (ms)':<22}{a['latency_p50_ms']:>8.0f} / {a['latency_p95_ms']:.0f}")
     return EXIT_OK
 
 
@@ -204,12 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="papers shown to the answerer (default 5)")
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("serve-llm", help="serve a local GGUF model with llama.cpp (needs askpapers[local])",
+                       description="Start llama.cpp's OpenAI-compatible server on 127.0.0.1 for a GGUF model.")
+    p.add_argument("gguf", type=Path, help="path to a .gguf model file")
+    p.add_argument("--port", type=int, default=8081)
+    p.set_defaults(func=cmd_serve_llm)
+
     p = sub.add_parser("stats", parents=[idx], help="what the index holds")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("eval", parents=[idx], help="retrieval quality on a question set (dev-questions format)")
     p.add_argument("questions", type=Path, help="JSONL file of questions")
     p.add_argument("-k", type=int, default=10, help="papers retrieved per question (default 10)")
+    p.add_argument("--answers", action="store_true", help="also ask every question and score the answers")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -49,25 +48,17 @@ def build_pool(paths: list[Path]) -> list[str]:
 
 
 def sentence_mean_model(pool: list[str], vectors: np.ndarray):
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
+    from ingest.embedding import BUNDLED_MODEL, MiniLMEncoder
 
-    from ingest.embedding import MiniLMEmbedding
-
-    class SentenceMeanEmbedding(BaseEmbedding):
+    class SentenceMeanEncoder:
         """Chunk vector = normalised mean of its (pre-embedded) sentences' vectors."""
 
-        _lookup: Any = PrivateAttr()
-        _real: Any = PrivateAttr()
+        model_name = BUNDLED_MODEL
+        dimension = vectors.shape[1]
 
-        def __init__(self, **kw):
-            super().__init__(model_name="all-MiniLM-L6-v2-int8", **kw)
+        def __init__(self):
             self._lookup = {s: i for i, s in enumerate(pool)}
-            self._real = MiniLMEmbedding()
-
-        @property
-        def dimension(self) -> int:
-            return vectors.shape[1]
+            self._real = MiniLMEncoder()
 
         def embed(self, texts: list[str]) -> np.ndarray:
             out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
@@ -86,16 +77,10 @@ def sentence_mean_model(pool: list[str], vectors: np.ndarray):
                     out[i] += v
             return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
 
-        def _get_query_embedding(self, query):
-            return self._real.embed([query])[0].tolist()
+        def get_query_embedding(self, query: str) -> list[float]:
+            return self._real.get_query_embedding(query)
 
-        async def _aget_query_embedding(self, query):
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text):
-            return self.embed([text])[0].tolist()
-
-    return SentenceMeanEmbedding()
+    return SentenceMeanEncoder()
 
 
 def synthetic_papers(pool: list[str], start: int, stop: int, seed: int = 7):
@@ -146,7 +131,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from assistant.settings import get_settings
-    from ingest.embedding import MiniLMEmbedding
+    from ingest.embedding import MiniLMEncoder
     from ingest.pipeline import IngestReport, ingest_papers
     from ingest.store import PaperIndex
 
@@ -157,7 +142,7 @@ def main() -> int:
         vectors = np.load(cache)
     else:
         t = time.perf_counter()
-        vectors = MiniLMEmbedding().embed(pool)
+        vectors = MiniLMEncoder().embed(pool)
         np.save(cache, vectors)
         print(f"embedded {len(pool)} pool sentences in {time.perf_counter() - t:.0f} s", file=sys.stderr)
 

@@ -134,7 +134,7 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
         batch = to_embed[start : start + WRITE_BATCH]
         chunked = [(p, chunk_paper(p, settings.chunk_size, settings.chunk_overlap)) for p, _ in batch]
         texts = [c.text for _, chunks in chunked for c in chunks]
-        vectors = model.embed(texts) if hasattr(model, "embed") else model.get_text_embedding_batch(texts)
+        vectors = model.embed(texts)
         items, i = [], 0
         for p, chunks in chunked:
             for c in chunks:

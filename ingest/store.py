@@ -138,7 +138,6 @@ class PaperIndex:
     def _connect(self) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
-        from llama_index.vector_stores.chroma import ChromaVectorStore
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         url = self.settings.chroma_url
@@ -165,7 +164,16 @@ class PaperIndex:
             configuration={"hnsw": {"space": "cosine"}},
             metadata={META_FORMAT: FORMAT_VERSION},
         )
-        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self._vector_store = None
+
+    @property
+    def vector_store(self):
+        """llama-index's ChromaVectorStore over the collection (imported on first write only)."""
+        if self._vector_store is None or self._vector_store._collection is not self.collection:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        return self._vector_store
 
     def _check_model(self) -> None:
         meta = dict(self.collection.metadata or {})

