@@ -9,7 +9,7 @@ export ASKPAPERS_INDEX_DIR ?= $(INDEX)
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test install install-test clean bench
+.PHONY: demo test install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,14 @@ install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/askpapers ingest $(SAMPLES)
-	$(BIN)/askpapers search "Which papers initialise embeddings for new vocabulary tokens with a hypernetwork?" -k 5
+	$(BIN)/askpapers search "initialising embeddings of new vocabulary tokens with a hypernetwork" -k 3
+	$(BIN)/askpapers ask "Which papers train a hypernetwork to predict embeddings for tokens missing from the vocabulary?"
+	$(BIN)/askpapers ask "How much extra misclassification does the GAMA attack cause in black-box settings?"
+	$(BIN)/askpapers ask "Which paper uses quantum circuits to accelerate attention?"
 
 test: install-test
 	$(BIN)/python -m pytest -q
 
-bench: install
-	@echo "see benchmarks/README.md"
 
 clean:
 	rm -rf .askpapers $(VENV)

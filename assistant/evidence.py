@@ -29,6 +29,8 @@ SEMANTIC_WEIGHT = 0.6  # share of meaning (vs. term coverage) in a sentence's su
 TITLE_CREDIT = 0.5  # a question term found only in the paper's title counts this much
 NO_NUMBER_PENALTY = 0.75  # support multiplier for a number-less sentence when a quantity is asked
 SENTENCE_CACHE = 4096  # sentence vectors kept between questions (papers recur in a conversation)
+FULLY_READ_PAPERS = 3  # every sentence of the top papers is embedded; of the others ...
+SENTENCES_PER_OTHER_PAPER = 2  # ... only their lexically best ones (embedding is most of an ask's time)
 
 # words of the question that say what kind of answer is wanted, not what it is about
 _QUESTION_WORDS = set(tokenize(["""what which who whom whose when where why how does did do is are was were
@@ -112,7 +114,7 @@ class EvidenceScorer:
 
     # --- the measure
     def score(self, question: str, hits: list[Hit], question_vector: np.ndarray | None = None) -> list[Evidence]:
-        """Every sentence of every hit's abstract, best supported first."""
+        """Sentences of the hits' abstracts, best supported first."""
         q_terms = self.terms(question)
         quantity = wants_quantity(question)
         items: list[tuple[int, int, str]] = []
@@ -121,17 +123,25 @@ class EvidenceScorer:
                 items.append((h, s, sentence))
         if not items:
             return []
+        tokens = tokenize([text for _h, _s, text in items] + [hit.title for hit in hits])
+        title_terms = [set(t) for t in tokens[len(items):]]
+        coverage = [self.coverage(q_terms, set(t), title_terms[h]) for (h, _s, _t), t in zip(items, tokens)]
+        # which sentences to embed: all of the top papers', the lexically best of the others
+        chosen = [i for i, (h, _s, _t) in enumerate(items) if h < FULLY_READ_PAPERS]
+        for h in range(FULLY_READ_PAPERS, len(hits)):
+            mine = sorted((i for i, item in enumerate(items) if item[0] == h), key=lambda i: -coverage[i])
+            chosen += mine[:SENTENCES_PER_OTHER_PAPER]
         if question_vector is None:
             question_vector = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
-        sims = self.vectors([text for _h, _s, text in items]) @ question_vector
-        title_terms = [set(tokenize([hit.title])[0]) for hit in hits]
+        sims = dict(zip(chosen, self.vectors([items[i][2] for i in chosen]) @ question_vector))
         out = []
-        for (h, s, text), sim in zip(items, sims):
-            cov = self.coverage(q_terms, set(tokenize([text])[0]), title_terms[h])
-            support = SEMANTIC_WEIGHT * float(sim) + (1 - SEMANTIC_WEIGHT) * cov
+        for i in chosen:
+            h, s, text = items[i]
+            sim = float(sims[i])
+            support = SEMANTIC_WEIGHT * sim + (1 - SEMANTIC_WEIGHT) * coverage[i]
             if quantity and not has_number(text):
                 support *= NO_NUMBER_PENALTY
-            out.append(Evidence(h, s, text, float(sim), cov, support))
+            out.append(Evidence(h, s, text, sim, coverage[i], support))
         out.sort(key=lambda e: -e.support)
         return out
 
@@ -143,8 +153,8 @@ class EvidenceScorer:
         vecs = self.vectors(sentences)
         cvec = self.vectors([claim])[0]
         best, best_score = -1, -1.0
-        for i, (sentence, vec) in enumerate(zip(sentences, vecs)):
-            cov = self.coverage(c_terms, set(tokenize([sentence])[0]))
+        for i, (vec, toks) in enumerate(zip(vecs, tokenize(sentences))):
+            cov = self.coverage(c_terms, set(toks))
             score = SEMANTIC_WEIGHT * float(vec @ cvec) + (1 - SEMANTIC_WEIGHT) * cov
             if score > best_score:
                 best, best_score = i, score

@@ -99,7 +99,7 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
     papers = dedupe(papers)
 
     stored = index.stored_papers([p.paper_id for p in papers] + list(superseded.values()))
-    to_embed: list[tuple[Paper, bool]] = []  # (paper, was it stored before?)
+    to_embed: list[tuple[Paper, list[str]]] = []  # (paper, its stored chunk ids to replace)
     sources_only: list[tuple[Paper, StoredPaper]] = []
     for p in papers:
         old = stored.get(p.paper_id) or stored.get(superseded.get(p.paper_id, ""))
@@ -107,7 +107,7 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
             p = _merged(p, old.paper)
         current = stored.get(p.paper_id)
         if current is None or not current.complete or current.content_hash != p.content_hash():
-            to_embed.append((p, current is not None or p.paper_id in superseded))
+            to_embed.append((p, current.chunk_ids if current is not None else []))
         elif set(p.sources) != set(current.paper.sources) or p.categories != current.paper.categories:
             sources_only.append((p, current))
         else:
@@ -119,9 +119,9 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
         vectors = index.chunk_embeddings(p.paper_id)
         chunks = chunk_paper(p, settings.chunk_size, settings.chunk_overlap)
         if set(vectors) != {c.chunk_id for c in chunks}:  # chunking settings changed: embed again
-            to_embed.append((p, True))
+            to_embed.append((p, current.chunk_ids))
             continue
-        index.delete_papers([p.paper_id])
+        index.delete_chunks(current.chunk_ids)
         index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks])
         report.sources_updated += 1
 
@@ -140,11 +140,11 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
             for c in chunks:
                 items.append((p, c, p.content_hash(), [float(x) for x in vectors[i]]))
                 i += 1
-        index.delete_papers([p.paper_id for p, _ in batch])
+        index.delete_chunks([cid for _p, old in batch for cid in old])
         index.write_chunks(items)
         report.chunks_embedded += len(items)
-        for p, existed in batch:
-            if existed:
+        for p, old in batch:
+            if old or p.paper_id in superseded:
                 report.updated += 1
             else:
                 report.added += 1
@@ -152,9 +152,10 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
     bar.close()
 
     # drop the title-only records that an arXiv record has replaced (after the new one is written)
-    gone = [old_id for new_id, old_id in superseded.items() if old_id != new_id]
+    gone = [cid for new_id, old_id in superseded.items() if old_id != new_id and old_id in stored
+            for cid in stored[old_id].chunk_ids]
     if gone:
-        index.delete_papers(gone)
+        index.delete_chunks(gone)
 
 
 def ingest(

@@ -53,6 +53,7 @@ class StoredPaper:
     chunks_present: int
     chunks_expected: int
     has_first: bool = False
+    chunk_ids: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -275,12 +276,13 @@ class PaperIndex:
         for start in range(0, len(paper_ids), 500):
             batch = paper_ids[start : start + 500]
             res = self.collection.get(where={"paper_id": {"$in": batch}}, include=["metadatas"])
-            for meta in res["metadatas"]:
+            for cid, meta in zip(res["ids"], res["metadatas"]):
                 pid = meta["paper_id"]
                 sp = found.get(pid)
                 if sp is None or meta.get("content_hash") != sp.content_hash:
                     if sp is not None:  # chunks of two versions: treat as incomplete
                         sp.chunks_expected = -1
+                        sp.chunk_ids.append(cid)
                         continue
                     found[pid] = StoredPaper(paper_from_metadata(meta), meta.get("content_hash", ""), 0,
                                              int(meta.get("n_chunks", 0)))
@@ -288,6 +290,7 @@ class PaperIndex:
                     found[pid].paper = paper_from_metadata(meta)  # the chunk that carries the abstract
                     found[pid].has_first = True
                 found[pid].chunks_present += 1
+                found[pid].chunk_ids.append(cid)
         return found
 
     def paper_ids_by_title_key(self, keys: list[str]) -> dict[str, str]:
@@ -302,9 +305,10 @@ class PaperIndex:
         res = self.collection.get(where={"paper_id": paper_id}, include=["embeddings"])
         return {cid: list(map(float, emb)) for cid, emb in zip(res["ids"], res["embeddings"])}
 
-    def delete_papers(self, paper_ids: list[str]) -> None:
-        for pid in paper_ids:
-            self.vector_store.delete(ref_doc_id=pid)
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        """Delete chunks by id (a metadata-filtered delete scans the collection: slow at scale)."""
+        for start in range(0, len(chunk_ids), 5000):
+            self.vector_store.delete_nodes(node_ids=chunk_ids[start : start + 5000])
 
     def write_chunks(self, items: list[tuple[Paper, Chunk, str, list[float]]]) -> None:
         """Add chunks (paper, chunk, content hash, embedding) through llama-index's ChromaVectorStore."""
