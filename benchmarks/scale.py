@@ -98,7 +98,7 @@ def synthetic_papers(pool: list[str], start: int, stop: int, seed: int = 7):
 def measure_search(index_dir: Path, questions: Path, repeat: int) -> dict:
     """Run in a fresh process so that peak RSS is the reader's own."""
     code = f"""
-import json, resource, statistics, sys, time
+import json, statistics, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from assistant import Assistant
 qs = [json.loads(l)["question"] for l in open({str(questions)!r}) if l.strip()]
@@ -113,9 +113,11 @@ for _ in range({repeat}):
         t = time.perf_counter(); m.get_query_embedding(q); emb.append(time.perf_counter() - t)
         t = time.perf_counter(); a.search(q, k=10); lat.append(time.perf_counter() - t)
 lat.sort()
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec, so a child would report its parent's peak
+hwm = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 print(json.dumps({{"open_and_first_search_s": first, "embed_p50_ms": 1000 * statistics.median(emb),
                   "search_p50_ms": 1000 * statistics.median(lat), "search_p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "peak_rss_mib": hwm}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -151,6 +153,9 @@ def main() -> int:
     done = index.side.table.ids and len(index.side.table) or 0
     rows = []
     for size in sorted(args.sizes):
+        if size < done:
+            print(f"skipping {size}: the index in {args.work} already holds {done} papers", file=sys.stderr)
+            continue
         if size > done:
             t = time.perf_counter()
             batch = list(synthetic_papers(pool, done, size))
