@@ -9,7 +9,7 @@ export ASKPAPERS_INDEX_DIR ?= $(INDEX)
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test install install-test clean
+.PHONY: demo serve test install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: install
 	$(BIN)/askpapers ask "Which papers train a hypernetwork to predict embeddings for tokens missing from the vocabulary?"
 	$(BIN)/askpapers ask "How much extra misclassification does the GAMA attack cause in black-box settings?"
 	$(BIN)/askpapers ask "Which paper uses quantum circuits to accelerate attention?"
+	@echo "Chat page on http://127.0.0.1:7860 (Ctrl-C stops it)"
+	$(BIN)/askpapers serve --host 127.0.0.1 --port 7860
+
+serve: install
+	$(BIN)/askpapers serve --host 127.0.0.1 --port 7860
 
 test: install-test
 	$(BIN)/python -m pytest -q

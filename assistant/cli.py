@@ -148,6 +148,27 @@ def cmd_serve_llm(args) -> int:
         return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    from .web import WebError, check_binding
+
+    settings = _settings(args)
+    auth = args.auth or getattr(settings, "auth", None)  # ASKPAPERS_AUTH once settings has the field
+    try:
+        check_binding(args.host, auth)  # refuse before the slow gradio import
+    except WebError as exc:
+        print(f"askpapers serve: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    from .api import Assistant
+    from .web import serve
+
+    try:
+        serve(Assistant(settings=settings), host=args.host, port=args.port, auth=auth)
+    except (WebError, OSError) as exc:
+        print(f"askpapers serve: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 def cmd_stats(args) -> int:
     from ingest.store import PaperIndex
 
@@ -244,6 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("gguf", type=Path, help="path to a .gguf model file")
     p.add_argument("--port", type=int, default=8081)
     p.set_defaults(func=cmd_serve_llm)
+
+    p = sub.add_parser("serve", help="the chat page in the browser (Gradio), with cited, streaming answers",
+                       description="Serve the chat page: streaming answers citing [n], the sources beside them, "
+                                   "filters, and uploads. Binding beyond 127.0.0.1 requires --auth.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (needed for any non-local --host)")
+    p.add_argument("--index-dir", type=Path, help="embedded index directory (env ASKPAPERS_INDEX_DIR)")
+    p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (env ASKPAPERS_CHROMA_URL)")
+    p.add_argument("--collection", help="Chroma collection name (env ASKPAPERS_COLLECTION)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("stats", parents=[idx], help="what the index holds")
     p.set_defaults(func=cmd_stats)

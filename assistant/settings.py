@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     llm_gguf: Path | None = Field(None, description="Serve this GGUF with llama.cpp in-process and use it.")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
     llm_retries: int = Field(1, ge=0, description="Retries after a failed LLM call.")
+    # --- chat page
+    auth: str | None = Field(None, description="user:password required by `askpapers serve` (needed beyond 127.0.0.1).")
+
     embed_api_key: str | None = Field(
         None,
         validation_alias=AliasChoices("ASKPAPERS_EMBED_API_KEY", "OPENAI_API_KEY"),

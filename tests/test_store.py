@@ -101,3 +101,22 @@ def test_unreachable_server_is_one_line_error(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert out.stderr.strip().count("\n") == 0 and "cannot reach the Chroma server" in out.stderr
+
+
+def test_in_process_ingest_is_visible_to_the_next_dense_query(tmp_path):
+    """An upload through the same Assistant: its vectors must be found right away (this missed
+    about 1 time in 4 before commit() reopened the embedded client)."""
+    reader = Assistant(index_dir=tmp_path / "idx")
+    reader.ingest([write_jsonl(tmp_path / "base.jsonl", _papers("Alpine", 3))])
+    for round_ in range(4):
+        name = f"Zorblax{round_}"
+        f = write_jsonl(tmp_path / f"{name}.jsonl", [{
+            "title": f"{name} dots track axolotl limb regeneration",
+            "abstract": f"We introduce {name} dots, fluorescent markers that follow axolotl limbs for forty days."}])
+        reader.search("alpine glacier melt", k=1)
+        reader.ingest([f])
+        vector = reader.index.embed_model.get_query_embedding(f"What do {name} dots track?")
+        top = reader.index.dense(vector, 3)[0][0]
+        assert top.startswith("title:"), top
+        assert reader.search(f"What do {name} dots track?", k=1)[0].title.startswith(name)
+        assert reader.search(f"What do {name} dots track?", k=1)[0].dense_score > 0.3
