@@ -396,6 +396,11 @@ class PaperIndex:
             meta = dict(self.collection.metadata or {})
             meta[META_GENERATION] = generation
             self.collection.modify(metadata=meta)
+            if not self.settings.chroma_url:
+                # an embedded client does not always see its own fresh vectors in queries
+                # (seen about 1 run in 4 right after an upload); a reopened one does
+                self._reopen_embedded()
+                self._last_stamp = self._file_stamp()
             self._generation = generation
             return generation
 
