@@ -160,10 +160,9 @@ class Assistant:
         return condense_offline(question, history)
 
     def search_conversation(self, question: str, history=None, k: int = 10, filters=None) -> list[Hit]:
-        """Search for a question asked inside a conversation (follow-ups are made standalone first)."""
-        from .conversation import condense_offline
-
-        return self.search(condense_offline(question, history), k=k, filters=filters)
+        """Search for a question asked inside a conversation (follow-ups are made standalone first,
+        by the LLM when one is configured, as `ask` does)."""
+        return self.search(self._standalone(question, history, self._chat_client([]), []), k=k, filters=filters)
 
     def ingest(self, paths, on_error=None, progress: bool | None = False):
         """Add files to this assistant's index; they are searchable as soon as this returns."""

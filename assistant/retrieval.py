@@ -144,7 +144,6 @@ class HybridRetriever:
 
         fused = fuse([(p, s) for p, _c, s in dense], sparse, self.fusion, self.weight_dense, self.weight_sparse)
         ranked = sorted(fused, key=lambda pid: -fused[pid])
-        metas: dict[str, list[dict]] = {}
         if self.feedback and vector is not None and side.vectors is not None and len(ranked) > FEEDBACK_DOCS:
             ranked, fused = self._feedback(terms, vector, ranked)
         return self._hits(query, ranked[:k], fused, dense, dict(sparse))

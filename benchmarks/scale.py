@@ -18,7 +18,6 @@ import json
 import random
 import re
 import resource
-import statistics
 import subprocess
 import sys
 import time
