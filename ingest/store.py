@@ -436,25 +436,23 @@ class PaperIndex:
         return [(cid, 1.0 - dist) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
     def stats(self) -> dict[str, Any]:
-        papers: set[str] = set()
+        """Counts from the side index's paper table (no collection scan)."""
+        self.refresh()
+        table = self.side.table
         sources: dict[str, int] = {}
         categories: dict[str, int] = {}
-        chunks = 0
-        for _cid, meta, _doc, _vec in self.scan(["metadatas"]):
-            chunks += 1
-            if meta["paper_id"] in papers:
-                continue
-            papers.add(meta["paper_id"])
-            for name, _d in json.loads(meta.get("sources") or "[]"):
+        for names in table.sources:
+            for name in names:
                 sources[name] = sources.get(name, 0) + 1
-            for cat in json.loads(meta.get("categories") or "[]"):
+        for cats in table.categories:
+            for cat in cats:
                 categories[cat] = categories.get(cat, 0) + 1
         meta = self.collection.metadata or {}
         return {
             "location": self.location,
             "collection": self.settings.collection,
-            "papers_total": len(papers),
-            "chunks_total": chunks,
+            "papers_total": len(table),
+            "chunks_total": sum(table.n_chunks),
             "embed_model": meta.get(META_MODEL),
             "embed_dim": meta.get(META_DIM),
             "generation": meta.get(META_GENERATION),
