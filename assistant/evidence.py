@@ -5,7 +5,8 @@ A sentence's support for a question combines:
 * coverage: the share of the question's informative terms (stemmed, weighted by idf in the
   index) that the sentence, or its paper's title, contains;
 * answer type: a question asking for a quantity ("how many", "what accuracy") is only
-  answered by a sentence with a number in it.
+  answered by a sentence stating a number the question does not already give; one asking
+  for a name ("which benchmarks") is best answered by a sentence naming something new.
 
 The same measure checks LLM answers (see citations.py), so both modes are held to one standard.
 """
@@ -13,7 +14,6 @@ The same measure checks LLM answers (see citations.py), so both modes are held t
 from __future__ import annotations
 
 import math
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
@@ -22,6 +22,7 @@ import numpy as np
 
 from ingest.side_index import SideIndex, tokenize
 
+from .questions import states_new_number, wants_quantity
 from .retrieval import Hit
 from .sentences import split_sentences
 
@@ -37,16 +38,6 @@ _QUESTION_WORDS = set(tokenize(["""what which who whom whose when where why how 
     paper papers work works study studies method approach propose proposed present introduce introduced report
     reported achieve achieved show shown use used using collection describe research author authors
     model models result results new"""])[0])
-_QUANTITY = re.compile(
-    r"\bhow (many|much|large|long|big|small|fast|often|far|high|low)\b|\bby how\b|"
-    r"\b(what|which)\s+([\w-]+\s+){0,3}?(percentage|fraction|proportion|number|accuracy|score|scores|bleu|f1|"
-    r"rate|gain|gains|speed-?up|improvement|improvements|recall|precision|perplexity|error|size|count)\b",
-    re.I,
-)
-# a standalone quantity (16%, 1,000, 0.825, 1k, 12x), not a digit inside a name (F1, E5-Base, 3D, GPT-4)
-_NUMBER = re.compile(r"(?<![\w\-])\d[\d,.]*(?:[kKMBx×%])?(?![A-Za-z])")
-
-
 @dataclass
 class Evidence:
     """One sentence of one retrieved abstract, scored against the question."""
@@ -57,14 +48,6 @@ class Evidence:
     semantic: float
     coverage: float
     support: float
-
-
-def has_number(text: str) -> bool:
-    return bool(_NUMBER.search(text))
-
-
-def wants_quantity(question: str) -> bool:
-    return bool(_QUANTITY.search(question))
 
 
 class EvidenceScorer:
@@ -113,8 +96,14 @@ class EvidenceScorer:
         return got / total
 
     # --- the measure
-    def score(self, question: str, hits: list[Hit], question_vector: np.ndarray | None = None) -> list[Evidence]:
-        """Sentences of the hits' abstracts, best supported first."""
+    def score(self, question: str, hits: list[Hit], question_vector: np.ndarray | None = None,
+              asked: str | None = None) -> list[Evidence]:
+        """Sentences of the hits' abstracts, best supported first.
+
+        `question` may be one part of the question `asked`, which is what a "new" number (one
+        the question does not already state) is judged against.
+        """
+        asked = asked or question
         q_terms = self.terms(question)
         quantity = wants_quantity(question)
         items: list[tuple[int, int, str]] = []
@@ -139,7 +128,7 @@ class EvidenceScorer:
             h, s, text = items[i]
             sim = float(sims[i])
             support = SEMANTIC_WEIGHT * sim + (1 - SEMANTIC_WEIGHT) * coverage[i]
-            if quantity and not has_number(text):
+            if quantity and not states_new_number(text, asked):
                 support *= NO_NUMBER_PENALTY
             out.append(Evidence(h, s, text, sim, coverage[i], support))
         out.sort(key=lambda e: -e.support)

@@ -7,12 +7,27 @@ verbatim, so every claim is exactly what an abstract says, and each ends with it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.side_index import tokenize
 
 from .answers import REFUSAL, Answer, Citation
-from .evidence import Evidence, EvidenceScorer, has_number, wants_quantity
+from .evidence import Evidence, EvidenceScorer
+from .questions import (
+    NAME,
+    answer_type,
+    asked_kind,
+    asks_for_several,
+    facets,
+    finding_strength,
+    has_number,
+    is_topic_query,
+    names,
+    own_name,
+    states_contribution,
+    states_new_name,
+    wants_quantity,
+)
 from .retrieval import Hit
 
 # --- refusal, calibrated on the dev questions (benchmarks/answers.py prints the sweep)
@@ -23,29 +38,18 @@ LISTING_THRESHOLD = 0.65
 PAPER_COVERAGE_WEIGHT = 0.5
 PAPERS_CONSIDERED = 3  # how many top papers may carry the answer
 # --- composing
-MAX_SENTENCES = 3  # quoted from the answering paper
+MAX_SENTENCES = 3  # quoted from the answering paper (more when the question has more parts)
 SECOND_SENTENCE_RATIO = 0.80  # another sentence is quoted when its support is this close to the best ...
 MIN_NEW_COVERAGE = 0.08  # ... or when it covers this share of the question's terms the others do not
 NAMING_BONUS = 0.10  # for "which method ...?" questions, sentences that introduce a name
 MULTI_MAX_PAPERS = 3
 MULTI_RATIO = 0.85  # in a "which papers" answer, a paper is listed when this close to the best
 RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
-_MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+\w+){0,3}?\s+(papers|works|studies|articles|publications)\b", re.I)
-_ASKS_NAME = re.compile(
-    r"\b(which|what)\s+(is\s+the\s+)?(name|method|technique|framework|approach|model|system|benchmark|dataset|"
-    r"algorithm|architecture|family|network|metric|tool|strategy|loss|objective|module|mechanism|procedure)\b|"
-    r"\bwhat is (it|this|the \w+) called\b|\bname of\b",
-    re.I,
-)
 _NAMES_SOMETHING = re.compile(
     r"\b(we|this (paper|work|study))\s+(propose|introduce|present|develop|call|name|dub|term|coin)s?\b|"
     r"\b(called|named|dubbed|termed|coined)\b",
     re.I,
 )
-
-
-def asks_for_several(question: str) -> bool:
-    return bool(_MULTI.search(question))
 
 
 @dataclass
@@ -84,7 +88,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: list[Hit], context: str | None = None) -> Answer:
         """`context` is the standalone form of a follow-up; it decides answerability."""
         evidence = self.scorer.score(question, hits)
-        if _ASKS_NAME.search(question):
+        if answer_type(question) == NAME:
             for e in evidence:
                 if _NAMES_SOMETHING.search(e.text):
                     e.support += NAMING_BONUS
@@ -107,7 +111,10 @@ class ExtractiveAnswerer:
                 citations.append(self._citation(hits, e))
             return Answer(question, "\n".join(lines), citations, hits, refused=False, mode=self.mode)
         h = ranked[0]
-        picked = self._select(question, by_paper[h])
+        if is_topic_query(question):
+            picked = self._gist(by_paper[h])
+        else:
+            picked = self._select(question, hits, h, by_paper[h])
         if wants_quantity(question) and not any(has_number(e.text) for e in picked):
             # a quantity was asked and what answers best states none: the papers don't say
             return self.refusal(question, hits, evidence)
@@ -116,22 +123,77 @@ class ExtractiveAnswerer:
         citations = [self._citation(hits, max(picked, key=lambda e: e.support))]
         return Answer(question, text, citations, hits, refused=False, mode=self.mode)
 
-    def _select(self, question: str, candidates: list[Evidence]) -> list[Evidence]:
-        """The best sentence, then those nearly as good or covering question terms still uncovered."""
-        q_terms = self.scorer.terms(question)
-        total = sum(q_terms.values()) or 1.0
+    def _select(self, question: str, hits: list[Hit], h: int, candidates: list[Evidence]) -> list[Evidence]:
+        """The best sentence; the best one for each part of the question; then those nearly as
+        good as the best or covering question terms still uncovered."""
         best = candidates[0]
         picked = [best]
-        covered = set(q_terms) & set(tokenize([best.text])[0])
+        parts = facets(question)
+        limit = max(MAX_SENTENCES, len(parts))
+        if len(parts) > 1 or answer_type(question) == NAME:
+            by_sentence = {e.sentence: e for e in candidates}
+            for part in parts:
+                found = self._answer_to_part(part, question, hits[h])
+                if found is None:
+                    continue
+                top = by_sentence.get(found.sentence) or replace(found, hit=h)
+                if top not in picked and len(picked) < limit:
+                    picked.append(top)
+        q_terms = self.scorer.terms(question)
+        total = sum(q_terms.values()) or 1.0
+        covered: set[str] = set()
+        for e in picked:
+            covered |= set(q_terms) & set(tokenize([e.text])[0])
         for e in candidates[1:]:
-            if len(picked) >= MAX_SENTENCES:
+            if len(picked) >= limit:
                 break
+            if e in picked:
+                continue
             terms = set(tokenize([e.text])[0])
             new = sum(q_terms[t] for t in (set(q_terms) & terms) - covered) / total
             if e.support >= SECOND_SENTENCE_RATIO * best.support or new >= MIN_NEW_COVERAGE:
                 picked.append(e)
                 covered |= set(q_terms) & terms
         return sorted(picked, key=lambda e: e.sentence)  # in the abstract's own order
+
+    def _answer_to_part(self, part: str, question: str, hit: Hit) -> Evidence | None:
+        """The sentence of `hit`'s abstract that answers one part of the question.
+
+        A part asking for a name is answered by a sentence that names something new: one that
+        also mentions the kind of thing asked ("… on the APPS benchmark" for "which
+        benchmarks"), or, when the paper's own contribution is asked for ("which method"), one
+        that names it. The sentences that merely describe the paper again are what identified
+        it, not what was asked.
+        """
+        scored = self.scorer.score(part, [hit], asked=question)
+        if not scored or answer_type(part) != NAME:
+            return scored[0] if scored else None
+        kind = asked_kind(part)
+        if kind:
+            stem = set(tokenize([kind])[0])
+            preferred = [e for e in scored if states_new_name(e.text, question) and stem & set(tokenize([e.text])[0])]
+        else:
+            name = own_name(hit.title, [e.text for e in scored], question)
+            preferred = [e for e in scored if name and name in names(e.text)]
+        preferred = preferred or [e for e in scored if states_new_name(e.text, question)]
+        return (preferred or scored)[0]
+
+    @staticmethod
+    def _gist(candidates: list[Evidence]) -> list[Evidence]:
+        """For search-box keywords: the sentence that matches best, what the paper did, what it found."""
+        # lead with the best sentence about the paper's own work, not the field's background
+        own = [e for e in candidates if states_contribution(e.text) or finding_strength(e.text) >= 3]
+        picked = [(own or candidates)[0]]
+        # what it did: preferably where it names its method ("… based on Bag-of-Words")
+        did = max((e for e in candidates if e not in picked and states_contribution(e.text)),
+                  key=lambda e: (bool(names(e.text)), e.support), default=None)
+        if did is not None:
+            picked.append(did)
+        found = max((e for e in candidates if e not in picked), key=lambda e: (finding_strength(e.text), e.support),
+                    default=None)
+        if found is not None and finding_strength(found.text) > 0:
+            picked.append(found)
+        return sorted(picked, key=lambda e: e.sentence)
 
     def refusal(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Answer:
         closest = hits[:2]

@@ -1,0 +1,198 @@
+"""What a question asks for: its parts, the kind of answer each part wants, and names in text.
+
+Pure text rules, no models. The extractive answerer uses them to pick, for every part of a
+question, a sentence of the right kind: a quantity needs a number the question does not
+already state, "which benchmark/model/method" needs a name the question does not already
+contain, and a search-box query ("emoji prediction LSTM") wants what the paper did and found.
+"""
+
+from __future__ import annotations
+
+import re
+
+QUANTITY = "quantity"
+NAME = "name"
+
+_WH = r"(?:what|which|who|whom|whose|when|where|why|how|whether)"
+_QUANTITY = re.compile(
+    r"\bhow (many|much|large|long|big|small|fast|often|far|high|low)\b|\bby how\b|"
+    r"\b(what|which)\s+([\w-]+\s+){0,3}?(percentage|fraction|proportion|number|accuracy|score|scores|bleu|f1|"
+    r"rate|gain|gains|speed-?up|improvement|improvements|recall|precision|perplexity|error|size|count|"
+    r"reduction|increase|decrease)\b",
+    re.I,
+)
+# "which method/framework …?" asks for the paper's own name; "which benchmarks/datasets …?" for other names
+_OWN_NAME_NOUNS = {
+    "name", "method", "technique", "framework", "approach", "model", "system", "algorithm", "architecture",
+    "family", "network", "tool", "strategy", "module", "mechanism", "procedure", "toolkit", "library", "pipeline",
+    "paradigm", "scheme", "recipe", "agent", "suite",
+}
+_OTHER_NAME_NOUNS = {
+    "benchmark", "dataset", "metric", "loss", "objective", "task", "language", "corpus", "corpora", "baseline",
+    "encoder", "decoder", "tokenizer", "optimizer", "measure", "component", "backbone", "competition", "challenge",
+}
+_NAME_NOUNS = "|".join(sorted(_OWN_NAME_NOUNS | _OTHER_NAME_NOUNS))
+_ASKS_NAME = re.compile(
+    rf"\b(which|what)\s+(is\s+the\s+|are\s+the\s+)?([\w-]+\s+){{0,3}}?(?P<head>{_NAME_NOUNS})(s|es)?\b|"
+    r"\bwhat is (it|this|the \w+) called\b|\bname of\b|\bwho\b",
+    re.I,
+)
+_MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+\w+){0,3}?\s+(papers|works|studies|articles|publications)\b",
+                    re.I)
+_QUESTION_START = re.compile(
+    rf"^\s*(?:{_WH}|is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|list|name|"
+    r"give|tell|find|show|explain|describe|compare|summari[sz]e)\b",
+    re.I,
+)
+# where one question holds several: "…, and which two models were released?", "…; what score…"
+_SPLIT = re.compile(r"\?\s+|;\s+|,\s+and\s+|,\s+(?=" + _WH + r"\b)|\s+and\s+(?=" + _WH + r"\b)", re.I)
+_HAS_WH = re.compile(rf"\b{_WH}\b", re.I)
+# a standalone quantity (16%, 1,000, 0.825, 1k, 12x, 2nd), not a digit inside a name (F1, E5-Base, GPT-4)
+_NUMBER = re.compile(r"(?<![\w\-])\d[\d,.]*(?:[kKMBx×%]|st|nd|rd|th)?(?![A-Za-z])")
+_NUMBER_WORDS = re.compile(r"\b(twice|half|double|triple|first|second|third|one|two|three|four|five|six|seven|"
+                           r"eight|nine|ten|hundred|thousand|million|billion|dozen)\b", re.I)
+# a name: an acronym or mixed-case word (READ, CodeRL, LLaVA), or letters with digits (E5-Base-4k, T5)
+_TOKEN = re.compile(r"[A-Za-z0-9][\w\-.+/]*[\w+]|[A-Za-z]")
+_GENERIC_NAMES = {
+    "ai", "ml", "nlp", "llm", "llms", "lm", "lms", "rl", "ir", "gpu", "gpus", "cpu", "api", "sota", "cnn", "cnns",
+    "rnn", "rnns", "mlp", "mlps", "nlu", "nlg", "qa", "asr", "tts", "mt", "cv", "vlm", "vlms", "lmms", "lmm",
+}
+# what a paper did, and what it found: the gist of an abstract for a search-box query
+_CONTRIBUTION = re.compile(
+    r"\b(we|this (paper|work|study|article))\b[^.]{0,40}?\b(propose|present|introduce|develop|explore|design|"
+    r"build|describe|study|investigate|use|adopt|employ|leverage|extend|train)s?\b|"
+    r"\b(our|the proposed) (method|approach|model|framework|system|architecture)\b",
+    re.I,
+)
+_FINDING = re.compile(
+    r"\b(outperform|outperforms|outperformed|surpass|surpasses|achieve|achieves|achieved|rank|ranked|improve|"
+    r"improves|improved|reduce|reduces|reduced|state-of-the-art|sota|show that|shows that|demonstrate|"
+    r"demonstrates|results? (show|indicate|suggest)|find that|found that|win|won|best)\b",
+    re.I,
+)
+
+
+def facets(question: str) -> list[str]:
+    """The parts of a question that each ask for something ("how far …", "which two models …").
+
+    A part without a question word ("An audio model adds a token…") only says what the
+    question is about; it is kept with the next part. One part when nothing splits.
+    """
+    pieces = [p.strip(" ,.?;") for p in _SPLIT.split(question) if p and p.strip(" ,.?;")]
+    parts: list[str] = []
+    carry = ""
+    for piece in pieces:
+        text = f"{carry} {piece}".strip() if carry else piece
+        if _HAS_WH.search(piece) or _QUANTITY.search(piece):
+            parts.append(text)
+            carry = ""
+        else:
+            carry = text
+    if carry:
+        if parts:
+            parts[-1] = f"{parts[-1]} {carry}"
+        else:
+            parts.append(carry)
+    return parts or [question]
+
+
+def answer_type(question: str) -> str | None:
+    """QUANTITY, NAME or None (anything: a description, a yes/no, a reason)."""
+    if _QUANTITY.search(question):
+        return QUANTITY
+    if _ASKS_NAME.search(question):
+        return NAME
+    return None
+
+
+def asked_kind(question: str) -> str | None:
+    """The noun a name question asks about ("benchmark" in "on which two benchmarks …"), or None
+    when it asks for the paper's own name ("which method …", "what is it called")."""
+    m = _ASKS_NAME.search(question)
+    head = (m.group("head") or "").lower() if m else ""
+    return head if head in _OTHER_NAME_NOUNS else None
+
+
+def wants_quantity(question: str) -> bool:
+    return bool(_QUANTITY.search(question))
+
+
+def asks_for_several(question: str) -> bool:
+    """"Which papers …?": answered by a list of papers, one line each."""
+    return bool(_MULTI.search(question))
+
+
+def is_topic_query(question: str) -> bool:
+    """Search-box keywords ("SemEval emoji prediction LSTM") rather than a question."""
+    return "?" not in question and not _QUESTION_START.search(question)
+
+
+def numbers(text: str) -> set[str]:
+    return {m.group(0).rstrip(".,").lower() for m in _NUMBER.finditer(text)}
+
+
+def has_number(text: str) -> bool:
+    return bool(_NUMBER.search(text))
+
+
+def states_new_number(text: str, question: str) -> bool:
+    """`text` states a quantity the question does not already give (or a counted word: "two", "second")."""
+    return bool(numbers(text) - numbers(question)) or bool(
+        {w.lower() for w in _NUMBER_WORDS.findall(text)} - {w.lower() for w in _NUMBER_WORDS.findall(question)}
+    )
+
+
+def names(text: str) -> set[str]:
+    """Name-like tokens of `text`: acronyms, mixed case, letters with digits (lower-cased)."""
+    out = set()
+    for m in _TOKEN.finditer(text):
+        tok = m.group(0).strip(".-/")
+        if len(tok) < 2 or tok.isdigit():
+            continue
+        upper = sum(c.isupper() for c in tok[1:])
+        letters_digits = any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)
+        if upper >= 1 and any(c.isupper() for c in tok) or letters_digits:
+            low = tok.lower()
+            if low not in _GENERIC_NAMES and not _NUMBER.fullmatch(tok):
+                out.add(low)
+    return out
+
+
+def new_names(text: str, question: str) -> set[str]:
+    """Names in `text` (a method, model, dataset) that the question does not mention."""
+    asked = question.lower()
+    return {n for n in names(text) if n not in asked}
+
+
+def states_new_name(text: str, question: str) -> bool:
+    return bool(new_names(text, question))
+
+
+def own_name(title: str, sentences: list[str], question: str) -> str | None:
+    """The name a paper gives its own contribution, when the question does not already say it:
+    the new name it mentions most (the title counts twice), if mentioned at least twice."""
+    counts: dict[str, int] = {}
+    for n in new_names(title, question):
+        counts[n] = counts.get(n, 0) + 2
+    for sentence in sentences:
+        for n in new_names(sentence, question):
+            counts[n] = counts.get(n, 0) + 1
+    if not counts:
+        return None
+    name, count = max(counts.items(), key=lambda kv: (kv[1], -len(kv[0])))
+    return name if count >= 2 else None
+
+
+def states_contribution(text: str) -> bool:
+    return bool(_CONTRIBUTION.search(text))
+
+
+_FIRST_PERSON = re.compile(r"\b(we|our|this (paper|work|study|article))\b", re.I)
+
+
+def finding_strength(text: str) -> int:
+    """How plainly `text` reports the paper's own result: 3 "we outperform…", 2 an outcome verb,
+    1 just a number, 0 none."""
+    if _FINDING.search(text):
+        return 3 if _FIRST_PERSON.search(text) else 2
+    return 1 if has_number(text) else 0
