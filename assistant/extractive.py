@@ -42,6 +42,7 @@ MAX_SENTENCES = 3  # quoted from the answering paper (more when the question has
 SECOND_SENTENCE_RATIO = 0.80  # another sentence is quoted when its support is this close to the best ...
 MIN_NEW_COVERAGE = 0.08  # ... or when it covers this share of the question's terms the others do not
 NAMING_BONUS = 0.10  # for "which method ...?" questions, sentences that introduce a name
+OWN_NAME_BONUS = 0.10  # "which method …?": for sentences naming the paper's own contribution
 MULTI_MAX_PAPERS = 3
 MULTI_RATIO = 0.85  # in a "which papers" answer, a paper is listed when this close to the best
 RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
@@ -169,14 +170,13 @@ class ExtractiveAnswerer:
         if not scored or answer_type(part) != NAME:
             return scored[0] if scored else None
         kind = asked_kind(part)
+        naming = [e for e in scored if states_new_name(e.text, question)]
         if kind:
             stem = set(tokenize([kind])[0])
-            preferred = [e for e in scored if states_new_name(e.text, question) and stem & set(tokenize([e.text])[0])]
-        else:
-            name = own_name(hit.title, [e.text for e in scored], question)
-            preferred = [e for e in scored if name and name in names(e.text)]
-        preferred = preferred or [e for e in scored if states_new_name(e.text, question)]
-        return (preferred or scored)[0]
+            preferred = [e for e in naming if stem & set(tokenize([e.text])[0])]
+            return (preferred or naming or scored)[0]
+        name = own_name(hit.title, [e.text for e in scored], question)
+        return max(naming or scored, key=lambda e: e.support + (OWN_NAME_BONUS if name in names(e.text) else 0.0))
 
     @staticmethod
     def _gist(candidates: list[Evidence]) -> list[Evidence]:

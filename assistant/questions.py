@@ -45,8 +45,10 @@ _QUESTION_START = re.compile(
     re.I,
 )
 # where one question holds several: "…, and which two models were released?", "…; what score…"
-_SPLIT = re.compile(r"\?\s+|;\s+|,\s+and\s+|,\s+(?=" + _WH + r"\b)|\s+and\s+(?=" + _WH + r"\b)", re.I)
-_HAS_WH = re.compile(rf"\b{_WH}\b", re.I)
+_SPLIT = re.compile(r"\?\s+|;\s+|,\s+and\s+|,\s+(?=(?:what|which|who|how)\b)|\s+and\s+(?=" + _WH + r"\b)", re.I)
+# a question word that asks ("when did …"), not one that only opens a clause ("when profiling …")
+_HAS_WH = re.compile(r"\b(what|which|who|whom|whose|why|how|whether)\b|"
+                     r"\b(when|where)\s+(did|does|do|is|are|was|were|will|can|could|has|have)\b", re.I)
 # a standalone quantity (16%, 1,000, 0.825, 1k, 12x, 2nd), not a digit inside a name (F1, E5-Base, GPT-4)
 _NUMBER = re.compile(r"(?<![\w\-])\d[\d,.]*(?:[kKMBx×%]|st|nd|rd|th)?(?![A-Za-z])")
 _NUMBER_WORDS = re.compile(r"\b(twice|half|double|triple|first|second|third|one|two|three|four|five|six|seven|"
