@@ -99,6 +99,10 @@ class Assistant:
         client = self._chat_client(warnings)
         standalone = self._standalone(question, history, client, warnings)
         hits = self.search(standalone, k=k or self.settings.top_k, filters=filters)
+        focus = self._focus(question, history, hits, filters) if standalone != question else []
+        if focus:  # a follow-up is first about the papers the conversation is about
+            ids = {h.paper_id for h in focus}
+            hits = (focus + [h for h in hits if h.paper_id not in ids])[: max(len(hits), len(focus))]
         extractive = ExtractiveAnswerer(self.scorer)
         answer = None
         if client is not None and hits:
@@ -120,7 +124,7 @@ class Assistant:
                 warnings += answer.warnings + ["showing the offline answer instead"]
                 answer = None
         if answer is None:
-            answer = extractive.answer(question, hits, context=standalone)
+            answer = extractive.answer(question, hits, context=standalone, focus=len(focus))
             yield answer.text
         answer.warnings = warnings + answer.warnings
         answer.standalone_question = standalone if standalone != question else None
@@ -141,11 +145,28 @@ class Assistant:
                 return None
         return self._client
 
+    def _focus(self, question: str, history, hits: list[Hit], filters) -> list[Hit]:
+        """The papers the last answer cited, found by title (at most two)."""
+        from .conversation import focus_titles
+        from .questions import asks_for_several
+
+        if asks_for_several(question):  # "which other papers …?" is not about the same ones
+            return []
+        found: dict[str, Hit] = {}
+        for title in focus_titles(history)[:2]:
+            wanted = " ".join(title.lower().split())
+            same = [h for h in hits if " ".join(h.title.lower().split()) == wanted]
+            same = same or [h for h in self.search(title, k=3, filters=filters)
+                            if " ".join(h.title.lower().split()) == wanted]
+            if same:
+                found.setdefault(same[0].paper_id, same[0])
+        return list(found.values())
+
     def _standalone(self, question: str, history, client, warnings: list[str]) -> str:
         """The follow-up as a standalone question: by the LLM when there is one, else offline."""
         from .conversation import condense_offline, needs_context
 
-        if not history or not needs_context(question):
+        if not history or not needs_context(question, history):
             return question
         if client is not None:
             from .generative import condense_messages

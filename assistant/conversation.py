@@ -1,14 +1,19 @@
 """Follow-up questions → standalone questions, before retrieval.
 
-Offline (no LLM): a question that leans on the conversation ("what dataset did *they* use?")
-carries forward the previous question's content words and the titles of the papers the last
-answer cited, so retrieval lands on the same papers. A self-contained question is left alone.
+Offline (no LLM): a question that leans on the conversation ("what dataset did *they* use?",
+or a short one such as "how long does the whole procedure take?") carries forward the previous
+question's content words and the titles of the papers the last answer cited, so retrieval lands
+on the same papers; those papers are also the answer's first sources (`focus_titles`). A
+self-contained question is left alone.
 With an LLM, `prompts/condense.txt` rewrites it instead (see `answering`).
 """
 
 from __future__ import annotations
 
 import re
+
+from .answers import REFUSAL
+from .questions import names
 
 Message = dict  # {"role": "user" | "assistant", "content": str | list of parts}
 
@@ -27,6 +32,7 @@ _STOP = frozenset(
     each per very just only both between while after before during""".split()
 )
 MAX_CARRIED_WORDS = 24
+SHORT_QUESTION_WORDS = 6  # a question this short, naming nothing new, continues the conversation
 
 
 def message_text(message: Message) -> str:
@@ -43,8 +49,15 @@ def message_text(message: Message) -> str:
     return " ".join(parts)
 
 
-def needs_context(question: str) -> bool:
-    return bool(_REFERRING.search(question))
+def needs_context(question: str, history: list[Message] | None = None) -> bool:
+    """Does `question` lean on the conversation? It refers back ("they", "this method"), or it is
+    short and names nothing the conversation has not (so it is about the same papers)."""
+    if _REFERRING.search(question):
+        return True
+    if not history or len(content_words(question)) > SHORT_QUESTION_WORDS:
+        return False
+    said = " ".join(message_text(m) for m in history).lower()
+    return all(n in said for n in names(question))
 
 
 def content_words(text: str) -> list[str]:
@@ -72,9 +85,17 @@ def cited_titles(answer_text: str) -> list[str]:
     return titles
 
 
+def focus_titles(history: list[Message] | None) -> list[str]:
+    """Titles of the papers the last answer cited (none after a refusal): what a follow-up is about."""
+    last_answer = next((message_text(m) for m in reversed(history or []) if m.get("role") == "assistant"), "")
+    if not last_answer or last_answer.lstrip().startswith(REFUSAL):
+        return []
+    return cited_titles(last_answer)
+
+
 def condense_offline(question: str, history: list[Message] | None) -> str:
     """A standalone version of `question` for retrieval, built deterministically from `history`."""
-    if not history or not needs_context(question):
+    if not history or not needs_context(question, history):
         return question
     last_user = next((message_text(m) for m in reversed(history) if m.get("role") == "user"), "")
     carried = content_words(last_user)

@@ -81,13 +81,15 @@ class ExtractiveAnswerer:
         if not hits or not evidence:
             return Decision(True, 0.0, "nothing retrieved")
         score = self.answerability(context or question, hits)
-        threshold = LISTING_THRESHOLD if asks_for_several(question) else ANSWERABLE_THRESHOLD
+        topical = asks_for_several(question) or is_topic_query(question)
+        threshold = LISTING_THRESHOLD if topical else ANSWERABLE_THRESHOLD
         if score < threshold:
             return Decision(True, score, f"answerability {score:.2f} < {threshold}")
         return Decision(False, score, "answerable")
 
-    def answer(self, question: str, hits: list[Hit], context: str | None = None) -> Answer:
-        """`context` is the standalone form of a follow-up; it decides answerability."""
+    def answer(self, question: str, hits: list[Hit], context: str | None = None, focus: int = 0) -> Answer:
+        """`context` is the standalone form of a follow-up; it decides answerability. The first
+        `focus` hits are the papers a follow-up is about: the answer comes from them."""
         evidence = self.scorer.score(question, hits)
         if answer_type(question) == NAME:
             for e in evidence:
@@ -102,6 +104,8 @@ class ExtractiveAnswerer:
             by_paper.setdefault(e.hit, []).append(e)
         paper_score = {h: ev[0].support + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
         ranked = sorted(paper_score, key=lambda h: -paper_score[h])
+        if focus and not asks_for_several(question):
+            ranked = [h for h in ranked if h < focus] + [h for h in ranked if h >= focus]
         if asks_for_several(question):
             top = paper_score[ranked[0]]
             chosen = [h for h in ranked if paper_score[h] >= MULTI_RATIO * top][:MULTI_MAX_PAPERS]

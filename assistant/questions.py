@@ -15,7 +15,7 @@ NAME = "name"
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how|whether)"
 _QUANTITY = re.compile(
-    r"\bhow (many|much|large|long|big|small|fast|often|far|high|low)\b|\bby how\b|"
+    r"\bhow (many|much|large|long|big|small|fast|often|far|high|low)\b|\bby how\b|\bwhat factor\b|"
     r"\b(what|which)\s+([\w-]+\s+){0,3}?(percentage|fraction|proportion|number|accuracy|score|scores|bleu|f1|"
     r"rate|gain|gains|speed-?up|improvement|improvements|recall|precision|perplexity|error|size|count|"
     r"reduction|increase|decrease)\b",
