@@ -53,6 +53,11 @@ _NAMES_SOMETHING = re.compile(
 )
 
 
+def is_topical(question: str) -> bool:
+    """"Which papers study X?" and search-box keywords are answered by any paper about the topic."""
+    return asks_for_several(question) or is_topic_query(question)
+
+
 @dataclass
 class Decision:
     refused: bool
@@ -81,8 +86,7 @@ class ExtractiveAnswerer:
         if not hits or not evidence:
             return Decision(True, 0.0, "nothing retrieved")
         score = self.answerability(context or question, hits)
-        topical = asks_for_several(question) or is_topic_query(question)
-        threshold = LISTING_THRESHOLD if topical else ANSWERABLE_THRESHOLD
+        threshold = LISTING_THRESHOLD if is_topical(question) else ANSWERABLE_THRESHOLD
         if score < threshold:
             return Decision(True, score, f"answerability {score:.2f} < {threshold}")
         return Decision(False, score, "answerable")

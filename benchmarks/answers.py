@@ -19,7 +19,7 @@ from assistant import Assistant  # noqa: E402
 from assistant.conversation import condense_offline  # noqa: E402
 from assistant.evaluation import evaluate_answers, history_messages, load_questions  # noqa: E402
 from assistant.settings import get_settings  # noqa: E402
-from assistant.extractive import ANSWERABLE_THRESHOLD, LISTING_THRESHOLD, ExtractiveAnswerer, asks_for_several  # noqa: E402
+from assistant.extractive import ANSWERABLE_THRESHOLD, LISTING_THRESHOLD, ExtractiveAnswerer, is_topical  # noqa: E402
 
 ROWS = [("facts present", "facts_present"), ("citation precision", "citation_precision"),
         ("multi-paper cited recall", "multi_cited_recall"), ("unanswerable refused", "unanswerable_refused"),
@@ -58,12 +58,12 @@ def main() -> int:
     for q in questions:
         standalone = condense_offline(q.question, history_messages(q, by_id))
         hits = offline.search(standalone, k=offline.settings.top_k)
-        scored.append((answerer.answerability(standalone, hits), bool(q.gold_titles), asks_for_several(q.question)))
-    print(f"\nrefusal threshold sweep (offline; listing questions use {LISTING_THRESHOLD}; "
+        scored.append((answerer.answerability(standalone, hits), bool(q.gold_titles), is_topical(q.question)))
+    print(f"\nrefusal threshold sweep (offline; listing and keyword queries use {LISTING_THRESHOLD}; "
           f"in use: {ANSWERABLE_THRESHOLD}; the quantity rule is not included here)")
     print(f"{'threshold':>10}{'unanswerable refused':>24}{'answerable refused':>22}")
     for t in [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95]:
-        un = [s < t for s, ans, listing in scored if not ans]
+        un = [s < (LISTING_THRESHOLD if listing else t) for s, ans, listing in scored if not ans]
         an = [s < (LISTING_THRESHOLD if listing else t) for s, ans, listing in scored if ans]
         mark = "  <- in use" if abs(t - ANSWERABLE_THRESHOLD) < 1e-9 else ""
         print(f"{t:>10.2f}{sum(un) / max(1, len(un)):>24.3f}{sum(an) / max(1, len(an)):>22.3f}{mark}")

@@ -15,6 +15,7 @@ the collection's generation so readers know when to reload it.
 from __future__ import annotations
 
 import json
+import re
 import math
 import os
 import shutil
@@ -28,7 +29,7 @@ import numpy as np
 
 DIRNAME = "side-index"
 MANIFEST = "manifest.json"
-FORMAT = 5  # bump when the saved layout changes: older saves are rebuilt
+FORMAT = 6  # bump when the saved layout or the tokenizer changes: older saves are rebuilt
 TOP_TERMS = 20  # characteristic terms kept per paper, for query expansion
 
 
@@ -39,9 +40,16 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+# "encoder-free", "w/o training" and "without an encoder", "without training" say the same thing
+_FREE_OF = re.compile(r"\b([A-Za-z][\w]*)-free\b")
+_WITHOUT = re.compile(r"\bw/o\b", re.I)
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
+    """Stemmed terms without stopwords, for BM25 and term coverage (one tokenizer for both)."""
     import bm25s
 
+    texts = [_WITHOUT.sub("without", _FREE_OF.sub(r"\1 without", t)) for t in texts]
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
 
 
