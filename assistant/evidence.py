@@ -50,6 +50,30 @@ class Evidence:
     support: float
 
 
+# words a question and an abstract use for the same thing ("make public" / "release"); each
+# group's first word stands for the group when terms are compared
+_SAME_MEANING = [
+    "release public publicly publish",
+    "outperform beat surpass exceed",
+    "reduce cut lower decrease shrink",
+    "improve boost enhance",
+    "accelerate speed faster speedup",
+    "evaluate assess",
+    "large big huge",
+    "small tiny",
+]
+_CANONICAL = {}
+for _group in _SAME_MEANING:
+    _stems = [t[0] for t in tokenize(_group.split()) if t]
+    for _stem in _stems:
+        _CANONICAL[_stem] = _stems[0]
+
+
+def term_sets(texts: list[str]) -> list[set[str]]:
+    """Each text's stemmed terms, with words of the same meaning made one."""
+    return [{_CANONICAL.get(t, t) for t in toks} for toks in tokenize(texts)]
+
+
 class EvidenceScorer:
     """Scores sentences of retrieved abstracts against questions (and claims against quotes)."""
 
@@ -67,7 +91,10 @@ class EvidenceScorer:
         n = max(1, len(self.side.table))
         out: dict[str, float] = {}
         for t in tokenize([text])[0]:
-            if not t or t in _QUESTION_WORDS or t in out:
+            if not t or t in _QUESTION_WORDS:
+                continue
+            t = _CANONICAL.get(t, t)
+            if t in out:
                 continue
             tid = vocab.get(t)
             df = int(indptr[tid + 1] - indptr[tid]) if tid is not None else 0
@@ -112,9 +139,9 @@ class EvidenceScorer:
                 items.append((h, s, sentence))
         if not items:
             return []
-        tokens = tokenize([text for _h, _s, text in items] + [hit.title for hit in hits])
-        title_terms = [set(t) for t in tokens[len(items):]]
-        coverage = [self.coverage(q_terms, set(t), title_terms[h]) for (h, _s, _t), t in zip(items, tokens)]
+        tokens = term_sets([text for _h, _s, text in items] + [hit.title for hit in hits])
+        title_terms = tokens[len(items):]
+        coverage = [self.coverage(q_terms, t, title_terms[h]) for (h, _s, _t), t in zip(items, tokens)]
         # which sentences to embed: all of the top papers', the lexically best of the others
         chosen = [i for i, (h, _s, _t) in enumerate(items) if h < FULLY_READ_PAPERS]
         for h in range(FULLY_READ_PAPERS, len(hits)):
@@ -142,8 +169,8 @@ class EvidenceScorer:
         vecs = self.vectors(sentences)
         cvec = self.vectors([claim])[0]
         best, best_score = -1, -1.0
-        for i, (vec, toks) in enumerate(zip(vecs, tokenize(sentences))):
-            cov = self.coverage(c_terms, set(toks))
+        for i, (vec, toks) in enumerate(zip(vecs, term_sets(sentences))):
+            cov = self.coverage(c_terms, toks)
             score = SEMANTIC_WEIGHT * float(vec @ cvec) + (1 - SEMANTIC_WEIGHT) * cov
             if score > best_score:
                 best, best_score = i, score

@@ -6,21 +6,21 @@ verbatim, so every claim is exactly what an abstract says, and each ends with it
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
-from ingest.side_index import tokenize
 
 from .answers import REFUSAL, Answer, Citation
-from .evidence import Evidence, EvidenceScorer
+from .evidence import Evidence, EvidenceScorer, term_sets
 from .questions import (
     NAME,
     answer_type,
     asked_kind,
+    asks_own_name,
     asks_for_several,
     facets,
     finding_strength,
     has_number,
+    introduces_name,
     is_topic_query,
     names,
     own_name,
@@ -29,6 +29,7 @@ from .questions import (
     wants_quantity,
 )
 from .retrieval import Hit
+from .sentences import split_sentences
 
 # --- refusal, calibrated on the dev questions (benchmarks/answers.py prints the sweep)
 ANSWERABLE_THRESHOLD = 0.80  # refuse below: max over the top papers of dense + PAPER_COVERAGE_WEIGHT * coverage
@@ -46,13 +47,6 @@ OWN_NAME_BONUS = 0.10  # "which method …?": for sentences naming the paper's o
 MULTI_MAX_PAPERS = 3
 MULTI_RATIO = 0.85  # in a "which papers" answer, a paper is listed when this close to the best
 RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
-_NAMES_SOMETHING = re.compile(
-    r"\b(we|this (paper|work|study))\s+(propose|introduce|present|develop|call|name|dub|term|coin)s?\b|"
-    r"\b(called|named|dubbed|termed|coined)\b",
-    re.I,
-)
-
-
 def is_topical(question: str) -> bool:
     """"Which papers study X?" and search-box keywords are answered by any paper about the topic."""
     return asks_for_several(question) or is_topic_query(question)
@@ -77,7 +71,7 @@ class ExtractiveAnswerer:
         q_terms = self.scorer.terms(question)
         best = 0.0
         for hit in hits[:PAPERS_CONSIDERED]:
-            cov = self.scorer.coverage(q_terms, set(tokenize([f"{hit.title} {hit.abstract}"])[0]))
+            cov = self.scorer.coverage(q_terms, term_sets([f"{hit.title} {hit.abstract}"])[0])
             best = max(best, hit.dense_score + PAPER_COVERAGE_WEIGHT * cov)
         return best
 
@@ -97,7 +91,7 @@ class ExtractiveAnswerer:
         evidence = self.scorer.score(question, hits)
         if answer_type(question) == NAME:
             for e in evidence:
-                if _NAMES_SOMETHING.search(e.text):
+                if introduces_name(e.text):
                     e.support += NAMING_BONUS
             evidence.sort(key=lambda e: -e.support)
         decision = self.decide(question, hits, evidence, context)
@@ -152,13 +146,13 @@ class ExtractiveAnswerer:
         total = sum(q_terms.values()) or 1.0
         covered: set[str] = set()
         for e in picked:
-            covered |= set(q_terms) & set(tokenize([e.text])[0])
+            covered |= set(q_terms) & term_sets([e.text])[0]
         for e in candidates[1:]:
             if len(picked) >= limit:
                 break
             if e in picked:
                 continue
-            terms = set(tokenize([e.text])[0])
+            terms = term_sets([e.text])[0]
             new = sum(q_terms[t] for t in (set(q_terms) & terms) - covered) / total
             if e.support >= SECOND_SENTENCE_RATIO * best.support or new >= MIN_NEW_COVERAGE:
                 picked.append(e)
@@ -171,8 +165,9 @@ class ExtractiveAnswerer:
         A part asking for a name is answered by a sentence that names something new: one that
         also mentions the kind of thing asked ("… on the APPS benchmark" for "which
         benchmarks"), or, when the paper's own contribution is asked for ("which method"), one
-        that names it. The sentences that merely describe the paper again are what identified
-        it, not what was asked.
+        that names it ("we present READ"). The sentences that merely describe the paper again
+        are what identified it, not what was asked. "Which model" may mean either, so naming
+        the paper's own model only counts in a sentence's favour there.
         """
         scored = self.scorer.score(part, [hit], asked=question)
         if not scored or answer_type(part) != NAME:
@@ -180,10 +175,15 @@ class ExtractiveAnswerer:
         kind = asked_kind(part)
         naming = [e for e in scored if states_new_name(e.text, question)]
         if kind:
-            stem = set(tokenize([kind])[0])
-            preferred = [e for e in naming if stem & set(tokenize([e.text])[0])]
+            stem = term_sets([kind])[0]
+            preferred = [e for e in naming if stem & term_sets([e.text])[0]]
             return (preferred or naming or scored)[0]
-        name = own_name(hit.title, [e.text for e in scored], question)
+        name = own_name(hit.title, split_sentences(hit.abstract))
+        if name and name in question.lower():  # the question names it: it asks for something else
+            name = None
+        if name and asks_own_name(part):
+            preferred = [e for e in naming if name in names(e.text)]
+            return (preferred or naming or scored)[0]
         return max(naming or scored, key=lambda e: e.support + (OWN_NAME_BONUS if name in names(e.text) else 0.0))
 
     @staticmethod

@@ -107,12 +107,23 @@ def answer_type(question: str) -> str | None:
     return None
 
 
-def asked_kind(question: str) -> str | None:
-    """The noun a name question asks about ("benchmark" in "on which two benchmarks …"), or None
-    when it asks for the paper's own name ("which method …", "what is it called")."""
+def _asked_noun(question: str) -> str | None:
     m = _ASKS_NAME.search(question)
-    head = (m.group("head") or "").lower() if m else ""
+    return (m.group("head") or "").lower() if m else None
+
+
+def asked_kind(question: str) -> str | None:
+    """The kind of thing a name question asks about when it is not the paper's own contribution
+    ("benchmark" in "on which two benchmarks …"), else None."""
+    head = _asked_noun(question)
     return head if head in _OTHER_NAME_NOUNS else None
+
+
+def asks_own_name(question: str) -> bool:
+    """"Which method/framework …?", "what is it called?": the name of the paper's own contribution.
+    ("Which model …?" may be the paper's model or one it builds on, so it is not counted.)"""
+    head = _asked_noun(question)
+    return head is not None and (head == "" or head in _OWN_NAME_NOUNS and head != "model")
 
 
 def wants_quantity(question: str) -> bool:
@@ -144,9 +155,10 @@ def states_new_number(text: str, question: str) -> bool:
     )
 
 
-def names(text: str) -> set[str]:
-    """Name-like tokens of `text`: acronyms, mixed case, letters with digits (lower-cased)."""
-    out = set()
+def names(text: str) -> list[str]:
+    """Name-like tokens of `text` in order, once each: acronyms, mixed case, letters with digits
+    (lower-cased)."""
+    out: list[str] = []
     for m in _TOKEN.finditer(text):
         tok = m.group(0).strip(".-/")
         if len(tok) < 2 or tok.isdigit():
@@ -155,8 +167,8 @@ def names(text: str) -> set[str]:
         letters_digits = any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)
         if upper >= 1 and any(c.isupper() for c in tok) or letters_digits:
             low = tok.lower()
-            if low not in _GENERIC_NAMES and not _NUMBER.fullmatch(tok):
-                out.add(low)
+            if low not in _GENERIC_NAMES and not _NUMBER.fullmatch(tok) and low not in out:
+                out.append(low)
     return out
 
 
@@ -170,14 +182,34 @@ def states_new_name(text: str, question: str) -> bool:
     return bool(new_names(text, question))
 
 
-def own_name(title: str, sentences: list[str], question: str) -> str | None:
-    """The name a paper gives its own contribution, when the question does not already say it:
-    the new name it mentions most (the title counts twice), if mentioned at least twice."""
+_INTRODUCES = re.compile(r"\b(we|this (paper|work|study))\s+(propose|introduce|present|develop|call|name|dub|term|coin)"
+                         r"s?\b|\b(called|named|dubbed|termed|coined)\b", re.I)
+
+
+def introduces_name(text: str) -> bool:
+    """"We propose X", "… called X": the sentence gives something a name."""
+    return bool(_INTRODUCES.search(text))
+
+
+def own_name(title: str, sentences: list[str]) -> str | None:
+    """The name a paper gives its own contribution: the name heading its title ("CodeRL: …"),
+    else the first name right after "we propose/present/introduce", else the name it mentions
+    most (at least twice; the title counts twice)."""
+    if ":" in title:
+        head = title.split(":", 1)[0]
+        if len(head.split()) <= 3 and names(head):
+            return names(head)[0]
+    for sentence in sentences:
+        m = _INTRODUCES.search(sentence)
+        if m:
+            after = names(sentence[m.end(): m.end() + 80])
+            if after:
+                return after[0]
     counts: dict[str, int] = {}
-    for n in new_names(title, question):
+    for n in names(title):
         counts[n] = counts.get(n, 0) + 2
     for sentence in sentences:
-        for n in new_names(sentence, question):
+        for n in names(sentence):
             counts[n] = counts.get(n, 0) + 1
     if not counts:
         return None

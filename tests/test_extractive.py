@@ -10,7 +10,6 @@ import sys
 from conftest import FIXTURES, make_settings, write_jsonl
 from assistant.answers import REFUSAL
 from assistant.evaluation import evaluate_answers, fact_present, load_questions
-from assistant.extractive import asks_for_several
 from assistant.sentences import split_sentences
 
 
@@ -68,6 +67,64 @@ def test_follow_up_uses_the_conversation(sample_assistant):
     assert a2.standalone_question and "click" in a2.standalone_question.lower()
 
 
+def test_every_part_of_a_two_part_question_is_answered(sample_assistant):
+    answer = sample_assistant.ask("How long a context did the LongEmbed work reach for existing embedding models "
+                                  "without training, and which of its extended models did it make public?")
+    assert not answer.refused
+    for fact in ("32k", "E5-Base-4k", "E5-RoPE-Base"):
+        assert fact in answer.text, answer.text
+    _check_grounded(answer)
+
+
+def test_which_benchmarks_question_gets_the_sentence_naming_them(sample_assistant):
+    # the sentences most like the question describe the critic; the answer is where the benchmarks are named
+    answer = sample_assistant.ask("The code generator trained with an actor-critic setup, where a critic predicts "
+                                  "functional correctness: which benchmarks did it set new records on?")
+    assert answer.citations[0].title.startswith("CodeRL")
+    assert "APPS" in answer.text and "MBPP" in answer.text, answer.text
+
+
+def test_which_method_question_names_the_method(sample_assistant):
+    answer = sample_assistant.ask("Which approach analyses similarity maps between the <SEG> token and image "
+                                  "tokens to tell a multimodal model where to attend?")
+    assert answer.citations[0].title.startswith("Reasoning to Attend")
+    assert "READ" in answer.text, answer.text
+
+
+def test_keyword_query_says_what_the_paper_did_and_found(sample_assistant):
+    answer = sample_assistant.ask("emoji prediction tweets attention LSTM SemEval")
+    assert not answer.refused
+    assert answer.citations[0].title.startswith("NTUA-SLP at SemEval-2018 Task 2")
+    assert "2nd out of 48 teams" in answer.text, answer.text
+    _check_grounded(answer)
+
+
+def test_short_follow_up_without_pronouns_stays_on_the_papers_cited(sample_assistant):
+    first = ("Which approach erases unsafe concepts from text-to-image diffusion models with closed-form updates "
+             "and steers the derived embeddings towards harmless concepts?")
+    a1 = sample_assistant.ask(first)
+    assert a1.citations[0].title.startswith("Reliable and Efficient Concept Erasure")
+    history = [{"role": "user", "content": first},
+               {"role": "assistant", "content": a1.text + "\n\n" + a1.sources_text()}]
+    a2 = sample_assistant.ask("How long does the whole erasure procedure take?", history=history)
+    assert not a2.refused, a2.text
+    assert a2.citations[0].title == a1.citations[0].title
+    assert "3 seconds" in a2.text
+
+
+def test_follow_up_is_answered_from_the_paper_the_conversation_is_about(sample_assistant):
+    # "evaluate ... benchmarks" alone would pull in a paper about evaluating unlearning
+    first = ("Which LLM unlearning framework uses a hinge loss that boosts the next most likely token and "
+             "Fisher-weighted initialisation of its low-rank adapters?")
+    a1 = sample_assistant.ask(first)
+    history = [{"role": "user", "content": first},
+               {"role": "assistant", "content": a1.text + "\n\n" + a1.sources_text()}]
+    a2 = sample_assistant.ask("On which datasets or benchmarks did they evaluate it?", history=history)
+    assert a2.citations[0].title == a1.citations[0].title == \
+        "Towards Robust and Parameter-Efficient Knowledge Unlearning for LLMs"
+    assert "TOFU" in a2.text, a2.text
+
+
 def test_gradio_style_history_parts_are_understood(sample_assistant):
     history = [{"role": "user", "content": [{"type": "text", "text": "What is VectorQ?"}]}]
     answer = sample_assistant.ask("What improvements did it report for cache hits and for errors?", history=history)
@@ -101,19 +158,22 @@ def test_dev_questions_answer_quality(sample_assistant):
     assert result["answerable_refused"] <= 0.06
 
 
+def test_heldout_questions_answer_quality(sample_assistant):
+    # written independently of the answerer (tests/fixtures/heldout_questions.jsonl), none of the dev papers
+    result = evaluate_answers(sample_assistant, load_questions(FIXTURES / "heldout_questions.jsonl"))
+    assert result["questions"] == 48
+    assert result["facts_present"] >= 0.9
+    assert result["citation_precision"] >= 0.85
+    assert result["unanswerable_refused"] >= 0.75
+    assert result["answerable_refused"] <= 0.06
+
+
 def test_fact_matching_rules():
     assert fact_present("1,000 hours|1000 hours", "trained on 1000 hours of audio")
     assert fact_present("100", "supports 100 source languages")
     assert not fact_present("100", "supports 1000 source languages")
     assert not fact_present("4.5", "improves by 14.5 points")
     assert fact_present("echo embeddings|echo embedding", "We propose Echo Embeddings")
-
-
-def test_listing_detection():
-    assert asks_for_several("Which papers show that transformers can still carry positional information?")
-    assert asks_for_several("Which works use vector quantization?")
-    assert not asks_for_several("Which two extended models were released?")
-    assert not asks_for_several("Which paper uses quantum circuits?")
 
 
 def test_cli_ask_json(sample_index_dir):

@@ -1,0 +1,91 @@
+"""What a question asks for: parts, answer kinds, names, keyword queries."""
+
+from __future__ import annotations
+
+from assistant.questions import (
+    NAME,
+    QUANTITY,
+    answer_type,
+    asked_kind,
+    asks_for_several,
+    facets,
+    finding_strength,
+    is_topic_query,
+    names,
+    own_name,
+    states_new_number,
+)
+from ingest.side_index import tokenize
+
+
+def test_a_question_with_several_asks_is_split_into_parts():
+    parts = facets("How far was the context window pushed without training, and which two models were released?")
+    assert parts == ["How far was the context window pushed without training", "which two models were released"]
+    three = facets("Which base model was tuned, how many layers changed, and what average score is reported?")
+    assert [answer_type(p) for p in three] == [NAME, QUANTITY, QUANTITY]
+
+
+def test_context_sentences_and_opening_clauses_stay_with_their_question():
+    parts = facets("A model adds a dataset token. What SPIDEr scores does it reach on AudioCaps and on Clotho?")
+    assert len(parts) == 1 and parts[0].startswith("A model adds a dataset token")
+    parts = facets("When profiling the training of the speech model, what fraction was wasted on padding, "
+                   "and what speedup came from a smaller decoder?")
+    assert len(parts) == 2 and parts[0].startswith("When profiling")
+    assert facets("What is VectorQ?") == ["What is VectorQ"]
+
+
+def test_answer_kinds():
+    assert answer_type("By what factor does it speed up decoding?") == QUANTITY
+    assert answer_type("What accuracy on ModelNet40 does it reach?") == QUANTITY
+    assert answer_type("Which method guides the model where to attend?") == NAME
+    assert answer_type("Why does the mask token hurt fine-tuning?") is None
+    assert asked_kind("On which two program-synthesis benchmarks did it report results?") == "benchmark"
+    assert asked_kind("Which datasets were used?") == "dataset"
+    assert asked_kind("Which method guides the model?") is None  # the paper's own name
+
+
+def test_listing_detection():
+    assert asks_for_several("Which papers show that transformers can still carry positional information?")
+    assert asks_for_several("Which works use vector quantization?")
+    assert not asks_for_several("Which two extended models were released?")
+    assert not asks_for_several("Which paper uses quantum circuits?")
+
+
+def test_keyword_queries_are_not_questions():
+    assert is_topic_query("SemEval emoji prediction tweets LSTM attention")
+    assert not is_topic_query("How do they predict emojis")
+    assert not is_topic_query("emoji prediction with LSTMs?")
+
+
+def test_names_and_the_papers_own_name():
+    found = set(names("Upon these findings, we present READ, built on LLaVA and CodeT5, with E5-Base-4k embeddings."))
+    assert {"read", "llava", "codet5", "e5-base-4k"} <= found
+    assert "upon" not in found and "we" not in found
+    sentences = ["We present READ, which reasons where to attend.", "READ features a SasP module.",
+                 "Experiments on RefCOCO show gains."]
+    assert own_name("Reasoning to Attend", sentences) == "read"
+    assert own_name("LongEmbed: Extending Embedding Models", ["We release E5-Base-4k.", "It has 6 tasks."]) \
+        == "longembed"
+
+
+def test_new_numbers_and_findings():
+    assert states_new_number("It reaches 69.32 on MTEB.", "What did it score across 56 tasks?")
+    assert not states_new_number("It is evaluated across 56 tasks.", "What did it score across 56 tasks?")
+    assert states_new_number("We ranked 2nd out of 48 teams.", "SemEval emoji prediction")
+    assert finding_strength("We ranked 2nd out of 48 teams.") == 3
+    assert finding_strength("Convolutional networks have achieved strong results.") == 2
+    assert finding_strength("The corpus holds 550 million tweets.") == 1
+
+
+def test_tokenizer_reads_x_free_as_without():
+    assert set(tokenize(["an encoder-free model"])[0]) == set(tokenize(["a model without an encoder"])[0])
+    assert "without" in tokenize(["trained w/o labels"])[0]
+
+
+def test_own_name_questions():
+    from assistant.questions import asks_own_name
+
+    assert asks_own_name("Which method guides the model where to attend?")
+    assert asks_own_name("What is the name of the family of white-box networks?")
+    assert not asks_own_name("Which dense model was it initialized from?")  # may be another paper's model
+    assert not asks_own_name("Which benchmarks did it use?")
