@@ -43,10 +43,21 @@ MAX_SENTENCES = 3  # quoted from the answering paper (more when the question has
 SECOND_SENTENCE_RATIO = 0.80  # another sentence is quoted when its support is this close to the best ...
 MIN_NEW_COVERAGE = 0.08  # ... or when it covers this share of the question's terms the others do not
 NAMING_BONUS = 0.10  # for "which method ...?" questions, sentences that introduce a name
-OWN_NAME_BONUS = 0.10  # "which method …?": for sentences naming the paper's own contribution
 MULTI_MAX_PAPERS = 3
 MULTI_RATIO = 0.85  # in a "which papers" answer, a paper is listed when this close to the best
+SECOND_BEST_WEIGHT = 0.5  # weight of a paper's second-best sentence in its support
 RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
+OWN_NAME_BONUS = 0.10  # "which model …?": for sentences naming the paper's own model
+
+
+def paper_support(evidence: list[Evidence]) -> float:
+    """How well one paper answers: its best sentence, and to a lesser degree its second best
+    (a paper about the asked thing says it more than once; a near miss says it in passing)."""
+    if len(evidence) < 2:
+        return evidence[0].support
+    return (evidence[0].support + SECOND_BEST_WEIGHT * evidence[1].support) / (1 + SECOND_BEST_WEIGHT)
+
+
 def is_topical(question: str) -> bool:
     """"Which papers study X?" and search-box keywords are answered by any paper about the topic."""
     return asks_for_several(question) or is_topic_query(question)
@@ -100,7 +111,7 @@ class ExtractiveAnswerer:
         by_paper: dict[int, list[Evidence]] = {}
         for e in evidence:
             by_paper.setdefault(e.hit, []).append(e)
-        paper_score = {h: ev[0].support + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
+        paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
         ranked = sorted(paper_score, key=lambda h: -paper_score[h])
         if focus and not asks_for_several(question):
             ranked = [h for h in ranked if h < focus] + [h for h in ranked if h >= focus]
