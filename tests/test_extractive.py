@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import FIXTURES, make_settings, write_jsonl
 from assistant.answers import REFUSAL
 from assistant.evaluation import evaluate_answers, fact_present, load_questions
@@ -149,22 +151,17 @@ def test_planted_prompt_injection_changes_nothing(tmp_path, tiny_papers):
     _check_grounded(answer)
 
 
-def test_dev_questions_answer_quality(sample_assistant):
-    result = evaluate_answers(sample_assistant, load_questions(FIXTURES / "dev_questions.jsonl"))
-    assert result["questions"] == 42
-    assert result["facts_present"] >= 0.8
-    assert result["citation_precision"] >= 0.85
-    assert result["unanswerable_refused"] >= 0.8
-    assert result["answerable_refused"] <= 0.06
-
-
-def test_heldout_questions_answer_quality(sample_assistant):
-    # written independently of the answerer (tests/fixtures/heldout_questions.jsonl), none of the dev papers
-    result = evaluate_answers(sample_assistant, load_questions(FIXTURES / "heldout_questions.jsonl"))
-    assert result["questions"] == 48
-    assert result["facts_present"] >= 0.9
-    assert result["citation_precision"] >= 0.85
-    assert result["unanswerable_refused"] >= 0.75
+# floors a little under the measured numbers (benchmarks/README.md): a regression fails, noise does not.
+# The held-out set was written independently of the answerer, about papers no dev question uses.
+@pytest.mark.parametrize("name, count, floors", [
+    ("dev_questions.jsonl", 42, {"facts_present": 0.9, "citation_precision": 0.85, "unanswerable_refused": 0.8}),
+    ("heldout_questions.jsonl", 48, {"facts_present": 0.9, "citation_precision": 0.85, "unanswerable_refused": 0.75}),
+])
+def test_answer_quality_on_question_sets(sample_assistant, name, count, floors):
+    result = evaluate_answers(sample_assistant, load_questions(FIXTURES / name))
+    assert result["questions"] == count
+    for metric, floor in floors.items():
+        assert result[metric] >= floor, (metric, result[metric])
     assert result["answerable_refused"] <= 0.06
 
 
