@@ -147,6 +147,8 @@ class Assistant:
 
     def _focus(self, question: str, history, hits: list[Hit], filters) -> list[Hit]:
         """The papers the last answer cited, found by title (at most two)."""
+        from ingest.records import normalise_title
+
         from .conversation import focus_titles
         from .questions import asks_for_several
 
@@ -154,10 +156,9 @@ class Assistant:
             return []
         found: dict[str, Hit] = {}
         for title in focus_titles(history)[:2]:
-            wanted = " ".join(title.lower().split())
-            same = [h for h in hits if " ".join(h.title.lower().split()) == wanted]
-            same = same or [h for h in self.search(title, k=3, filters=filters)
-                            if " ".join(h.title.lower().split()) == wanted]
+            wanted = normalise_title(title)
+            same = [h for h in hits if normalise_title(h.title) == wanted]
+            same = same or [h for h in self.search(title, k=3, filters=filters) if normalise_title(h.title) == wanted]
             if same:
                 found.setdefault(same[0].paper_id, same[0])
         return list(found.values())

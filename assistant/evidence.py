@@ -5,8 +5,9 @@ A sentence's support for a question combines:
 * coverage: the share of the question's informative terms (stemmed, weighted by idf in the
   index) that the sentence, or its paper's title, contains;
 * answer type: a question asking for a quantity ("how many", "what accuracy") is only
-  answered by a sentence stating a number the question does not already give; one asking
-  for a name ("which benchmarks") is best answered by a sentence naming something new.
+  answered by a sentence stating a number the question does not already give.
+  (Which sentence names what a "which benchmark/method" question asks for is the extractive
+  answerer's choice, made among these scores.)
 
 The same measure checks LLM answers (see citations.py), so both modes are held to one standard.
 """
@@ -38,6 +39,8 @@ _QUESTION_WORDS = set(tokenize(["""what which who whom whose when where why how 
     paper papers work works study studies method approach propose proposed present introduce introduced report
     reported achieve achieved show shown use used using collection describe research author authors
     model models result results new"""])[0])
+
+
 @dataclass
 class Evidence:
     """One sentence of one retrieved abstract, scored against the question."""

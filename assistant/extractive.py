@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-
 from .answers import REFUSAL, Answer, Citation
 from .evidence import Evidence, EvidenceScorer, term_sets
 from .questions import (
     NAME,
     answer_type,
     asked_kind,
-    asks_own_name,
     asks_for_several,
+    asks_own_name,
     facets,
     finding_strength,
     has_number,
@@ -113,8 +112,6 @@ class ExtractiveAnswerer:
             by_paper.setdefault(e.hit, []).append(e)
         paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
         ranked = sorted(paper_score, key=lambda h: -paper_score[h])
-        if focus and not asks_for_several(question):
-            ranked = [h for h in ranked if h < focus] + [h for h in ranked if h >= focus]
         if asks_for_several(question):
             top = paper_score[ranked[0]]
             chosen = [h for h in ranked if paper_score[h] >= MULTI_RATIO * top][:MULTI_MAX_PAPERS]
@@ -124,7 +121,7 @@ class ExtractiveAnswerer:
                 lines.append(f'- "{hits[h].title}" [{h + 1}]: {e.text} [{h + 1}]')
                 citations.append(self._citation(hits, e))
             return Answer(question, "\n".join(lines), citations, hits, refused=False, mode=self.mode)
-        h = ranked[0]
+        h = next((h for h in ranked if h < focus), ranked[0])  # a follow-up: from the papers it is about
         if is_topic_query(question):
             picked = self._gist(by_paper[h])
         else:
@@ -219,8 +216,8 @@ class ExtractiveAnswerer:
         if not closest:
             return Answer(question, f"{REFUSAL} Nothing in the index is close to it.", [], hits, refused=True,
                           mode=self.mode)
-        names = " and ".join(f'"{h.title}" [{i}]' for i, h in enumerate(closest, start=1))
-        text = f"{REFUSAL} The closest papers are {names}."
+        titles = " and ".join(f'"{h.title}" [{i}]' for i, h in enumerate(closest, start=1))
+        text = f"{REFUSAL} The closest papers are {titles}."
         citations = []
         for i in range(len(closest)):
             best = next((e for e in evidence if e.hit == i), None)

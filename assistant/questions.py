@@ -59,6 +59,9 @@ _GENERIC_NAMES = {
     "ai", "ml", "nlp", "llm", "llms", "lm", "lms", "rl", "ir", "gpu", "gpus", "cpu", "api", "sota", "cnn", "cnns",
     "rnn", "rnns", "mlp", "mlps", "nlu", "nlg", "qa", "asr", "tts", "mt", "cv", "vlm", "vlms", "lmms", "lmm",
 }
+# a sentence that gives something a name: "we propose X", "… called X"
+_INTRODUCES = re.compile(r"\b(we|this (paper|work|study))\s+(propose|introduce|present|develop|call|name|dub|term|coin)"
+                         r"s?\b|\b(called|named|dubbed|termed|coined)\b", re.I)
 # what a paper did, and what it found: the gist of an abstract for a search-box query
 _CONTRIBUTION = re.compile(
     r"\b(we|this (paper|work|study|article))\b[^.]{0,40}?\b(propose|present|introduce|develop|explore|design|"
@@ -72,6 +75,7 @@ _FINDING = re.compile(
     r"demonstrates|results? (show|indicate|suggest)|find that|found that|win|won|best)\b",
     re.I,
 )
+_FIRST_PERSON = re.compile(r"\b(we|our|this (paper|work|study|article))\b", re.I)
 
 
 def facets(question: str) -> list[str]:
@@ -182,10 +186,6 @@ def states_new_name(text: str, question: str) -> bool:
     return bool(new_names(text, question))
 
 
-_INTRODUCES = re.compile(r"\b(we|this (paper|work|study))\s+(propose|introduce|present|develop|call|name|dub|term|coin)"
-                         r"s?\b|\b(called|named|dubbed|termed|coined)\b", re.I)
-
-
 def introduces_name(text: str) -> bool:
     """"We propose X", "… called X": the sentence gives something a name."""
     return bool(_INTRODUCES.search(text))
@@ -197,8 +197,9 @@ def own_name(title: str, sentences: list[str]) -> str | None:
     most (at least twice; the title counts twice)."""
     if ":" in title:
         head = title.split(":", 1)[0]
-        if len(head.split()) <= 3 and names(head):
-            return names(head)[0]
+        in_head = names(head) if len(head.split()) <= 3 else []
+        if in_head:
+            return in_head[0]
     for sentence in sentences:
         m = _INTRODUCES.search(sentence)
         if m:
@@ -219,9 +220,6 @@ def own_name(title: str, sentences: list[str]) -> str | None:
 
 def states_contribution(text: str) -> bool:
     return bool(_CONTRIBUTION.search(text))
-
-
-_FIRST_PERSON = re.compile(r"\b(we|our|this (paper|work|study|article))\b", re.I)
 
 
 def finding_strength(text: str) -> int:

@@ -15,9 +15,9 @@ the collection's generation so readers know when to reload it.
 from __future__ import annotations
 
 import json
-import re
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
