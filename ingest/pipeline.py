@@ -172,7 +172,7 @@ def ingest(
     """
     started = time.perf_counter()
     if index is None:
-        from assistant.settings import get_settings
+        from .settings import get_settings
 
         index = PaperIndex(settings or get_settings())
     on_error = on_error or (lambda err: print(err, file=sys.stderr))

@@ -19,7 +19,7 @@ for key in [k for k in os.environ if k.startswith("ASKPAPERS_")]:
 os.environ.update({"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
                    "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
 
-from assistant.settings import Settings  # noqa: E402
+from ingest.settings import Settings  # noqa: E402
 
 Settings.model_config["env_file"] = None  # a developer's .env must not leak into tests
 
