@@ -2,14 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-INDEX  ?= .askpapers/demo-index
 SAMPLES := examples/daily-papers
 
-export ASKPAPERS_INDEX_DIR ?= $(INDEX)
+# the demo fills the default index (ASKPAPERS_INDEX_DIR or the platform data dir), the one
+# every later `askpapers` command reads
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo serve test install install-test clean
+.PHONY: demo serve test test-all install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,10 @@ demo: install
 serve: install
 	$(BIN)/askpapers serve --host 127.0.0.1 --port 7860
 
-test: install-test
+test: install-test      ## fast tests: unit tests on small fixtures, no servers (under 3 minutes)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: install-test  ## everything, with the end-to-end tests that start servers and real models (CI)
 	$(BIN)/python -m pytest -q
 
 

@@ -6,6 +6,7 @@ verbatim, so every claim is exactly what an abstract says, and each ends with it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from .answers import REFUSAL, Answer, Citation
@@ -55,6 +56,31 @@ def paper_support(evidence: list[Evidence]) -> float:
     if len(evidence) < 2:
         return evidence[0].support
     return (evidence[0].support + SECOND_BEST_WEIGHT * evidence[1].support) / (1 + SECOND_BEST_WEIGHT)
+
+
+# openers that tie a sentence to the one before it in the abstract; quoted alone they dangle
+_DANGLING = re.compile(
+    r"^(additionally|moreover|furthermore|however|nevertheless|nonetheless|in addition|besides|also|further|"
+    r"finally|lastly|then|thus|hence|therefore|consequently|as a result|in particular|specifically|to this end|"
+    r"for this purpose|in contrast|on the other hand|by contrast|meanwhile|importantly|notably|interestingly|"
+    r"surprisingly|overall|in summary|in conclusion|to summarize|first|second|third|firstly|secondly|"
+    r"for example|for instance|similarly|likewise|in this work|in this paper|in this study|to address this|"
+    r"to this end|building on this|based on this)\s*,\s+",
+    re.I,
+)
+
+
+def trimmed(sentence: str) -> str:
+    """A quote without its dangling opener ("Additionally, our model …" → "…our model …").
+    The rest stays verbatim; the ellipsis marks the cut. `Citation.quote` keeps the whole sentence."""
+    m = _DANGLING.match(sentence)
+    return "…" + sentence[m.end():] if m and len(sentence) - m.end() > 20 else sentence
+
+
+def lead_with_best(picked: list[Evidence]) -> list[Evidence]:
+    """The sentence that answers best first, then the others in the abstract's own order."""
+    best = max(picked, key=lambda e: e.support)
+    return [best] + sorted((e for e in picked if e is not best), key=lambda e: e.sentence)
 
 
 def is_topical(question: str) -> bool:
@@ -118,7 +144,7 @@ class ExtractiveAnswerer:
             lines, citations = ["These indexed papers address it:"], []
             for h in chosen:
                 e = by_paper[h][0]
-                lines.append(f'- "{hits[h].title}" [{h + 1}]: {e.text} [{h + 1}]')
+                lines.append(f'- "{hits[h].title}": {trimmed(e.text)} [{h + 1}]')
                 citations.append(self._citation(hits, e))
             return Answer(question, "\n".join(lines), citations, hits, refused=False, mode=self.mode)
         h = next((h for h in ranked if h < focus), ranked[0])  # a follow-up: from the papers it is about
@@ -129,8 +155,7 @@ class ExtractiveAnswerer:
         if wants_quantity(question) and not any(has_number(e.text) for e in picked):
             # a quantity was asked and what answers best states none: the papers don't say
             return self.refusal(question, hits, evidence)
-        body = " ".join(f"{e.text} [{h + 1}]" for e in picked)
-        text = f'According to "{hits[h].title}" [{h + 1}]: {body}'
+        text = f'According to "{hits[h].title}": ' + " ".join(f"{trimmed(e.text)} [{h + 1}]" for e in picked)
         citations = [self._citation(hits, max(picked, key=lambda e: e.support))]
         return Answer(question, text, citations, hits, refused=False, mode=self.mode)
 
@@ -165,7 +190,7 @@ class ExtractiveAnswerer:
             if e.support >= SECOND_SENTENCE_RATIO * best.support or new >= MIN_NEW_COVERAGE:
                 picked.append(e)
                 covered |= set(q_terms) & terms
-        return sorted(picked, key=lambda e: e.sentence)  # in the abstract's own order
+        return lead_with_best(picked)
 
     def _answer_to_part(self, part: str, question: str, hit: Hit) -> Evidence | None:
         """The sentence of `hit`'s abstract that answers one part of the question.
