@@ -2,12 +2,15 @@
 
     from assistant import Assistant, search, ask
 
-Heavy modules load on first use, so `import assistant` stays fast.
+Heavy modules load on first use, so `import assistant` stays fast. Bad arguments (a question
+that is not a string, k=2.5, an unknown filter, a date that is not a date, …) raise
+`AskpapersInputError` (a ValueError and a TypeError) with a one-line message.
 """
 
 from __future__ import annotations
 
-__all__ = ["Answer", "Assistant", "Citation", "Hit", "SearchFilters", "ask", "search", "Settings", "get_settings"]
+__all__ = ["Answer", "AskpapersInputError", "Assistant", "Citation", "FilterError", "Hit", "SearchFilters", "ask",
+           "search", "Settings", "get_settings"]
 
 _LAZY = {
     "Assistant": ("assistant.api", "Assistant"),
@@ -17,6 +20,8 @@ _LAZY = {
     "Citation": ("assistant.answers", "Citation"),
     "Hit": ("assistant.retrieval", "Hit"),
     "SearchFilters": ("ingest.filters", "SearchFilters"),
+    "AskpapersInputError": ("ingest.filters", "AskpapersInputError"),  # every bad-argument error
+    "FilterError": ("ingest.filters", "FilterError"),
     "Settings": ("assistant.settings", "Settings"),
     "get_settings": ("assistant.settings", "get_settings"),
 }

@@ -8,8 +8,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from ingest.filters import AskpapersInputError, SearchFilters
+
 from .retrieval import Hit, HybridRetriever
 from .settings import Settings, get_settings
+
+MAX_K = 1000  # papers per call; more than any page or answerer shows, small enough to stay fast
+ROLES = ("user", "assistant", "system")
 
 
 class Assistant:
@@ -51,12 +56,20 @@ class Assistant:
         return self._retriever
 
     def search(self, query: str, k: int = 10, filters=None) -> list[Hit]:
-        """Papers that best match `query`, best first, one `Hit` per paper.
+        """Papers that best match `query`, best first, one `Hit` per paper (none for a blank query).
 
-        `filters` is a `SearchFilters` or a dict with any of `sources`, `categories` (lists),
-        `date_from`, `date_to` (ISO dates).
+        `k` is an int from 1 to MAX_K (not a bool, float or numeric string). `filters` is a
+        `SearchFilters` or a dict with any of `sources`, `categories` (lists), `date_from`,
+        `date_to` (YYYY, YYYY-MM or YYYY-MM-DD). Bad arguments raise `AskpapersInputError`
+        (a ValueError and a TypeError) before the index is opened.
         """
+        query, k, filters = check_text("query", query, blank_ok=True), check_k(k), SearchFilters.coerce(filters)
         return self.retriever.search(query, k=k, filters=filters)
+
+    def is_empty(self) -> bool:
+        """True when the index holds no papers yet (read fresh, so another process's ingest counts)."""
+        self.index.refresh()
+        return not len(self.index.side.table)
 
     @property
     def scorer(self):
@@ -69,10 +82,13 @@ class Assistant:
     def ask(self, question: str, history=None, k: int | None = None, filters=None):
         """Answer `question` from the indexed abstracts, citing each claim as [n].
 
-        `history` is the conversation so far, oldest first: a list of
-        {"role": "user" | "assistant", "content": str} messages (Gradio's list-of-parts
-        content works too). Returns an `Answer`; when the papers do not answer the question,
-        `answer.refused` is True and the text says so and names the closest papers.
+        `question` is a non-empty string. `history` is the conversation so far, oldest first: a
+        list of {"role": "user" | "assistant" | "system", "content": str} messages (Gradio's
+        list-of-parts content works too). `k` is the number of papers shown to the answerer: None
+        for the configured `top_k`, else an int from 1 to MAX_K (not a bool, float or numeric
+        string). `filters` as in `search`. Bad arguments raise `AskpapersInputError`.
+        Returns an `Answer`; when the papers do not answer the question, `answer.refused` is True
+        and the text says so and names the closest papers (or that the index is still empty).
         """
         answer = None
         for item in self.stream(question, history=history, k=k, filters=filters):
@@ -82,23 +98,31 @@ class Assistant:
     def stream(self, question: str, history=None, k: int | None = None, filters=None):
         """Like `ask`, but yields the answer's text as it is produced, then the final `Answer`.
 
-        The final `Answer` is authoritative: citation checking may remove parts of a streamed
-        LLM reply, and when the LLM fails the offline answer replaces it (with a warning).
+        The arguments are checked when `stream` is called, before anything is yielded. The final
+        `Answer` is authoritative: citation checking may remove parts of a streamed LLM reply,
+        and when the LLM fails the offline answer replaces it (with a warning).
         """
+        question = check_text("question", question)
+        history = check_history(history)
+        k = self.settings.top_k if k is None else check_k(k)
+        return self._stream(question, history, k, SearchFilters.coerce(filters))
+
+    def _stream(self, question: str, history: list[dict], k: int, filters: SearchFilters | None):
         import time
 
         from .answers import Answer
         from .extractive import ExtractiveAnswerer
 
         started = time.perf_counter()
-        question = (question or "").strip()
-        if not question:
-            yield Answer(question="", text="Ask a question about the indexed papers.", refused=True)
-            return
         warnings: list[str] = []
         client = self._chat_client(warnings)
         standalone = self._standalone(question, history, client, warnings)
-        hits = self.search(standalone, k=k or self.settings.top_k, filters=filters)
+        hits = self.search(standalone, k=k, filters=filters)
+        if not hits and self.is_empty():
+            text = empty_index_message(self.settings, self.index.location)
+            yield text
+            yield Answer(question=question, text=text, refused=True, seconds=time.perf_counter() - started)
+            return
         focus = self._focus(question, history, hits, filters) if standalone != question else []
         if focus:  # a follow-up is first about the papers the conversation is about
             ids = {h.paper_id for h in focus}
@@ -184,6 +208,7 @@ class Assistant:
     def search_conversation(self, question: str, history=None, k: int = 10, filters=None) -> list[Hit]:
         """Search for a question asked inside a conversation (follow-ups are made standalone first,
         by the LLM when one is configured, as `ask` does)."""
+        question, history = check_text("question", question, blank_ok=True), check_history(history)
         return self.search(self._standalone(question, history, self._chat_client([]), []), k=k, filters=filters)
 
     def ingest(self, paths, on_error=None, progress: bool | None = False):
@@ -216,3 +241,57 @@ def ask(question: str, history=None, k: int | None = None, filters=None):
 def search(query: str, k: int = 10, filters=None) -> list[Hit]:
     """`Assistant().search(...)` on the default index (ASKPAPERS_INDEX_DIR / ASKPAPERS_CHROMA_URL)."""
     return default_assistant().search(query, k=k, filters=filters)
+
+
+# ------------------------------------------------------------------ argument checks
+def check_text(name: str, value, blank_ok: bool = False) -> str:
+    """`value` stripped, if it is a string (and not blank unless `blank_ok`)."""
+    if not isinstance(value, str):
+        raise AskpapersInputError(f"{name}: expected a string, got {type(value).__name__} {value!r:.60}")
+    if not blank_ok and not value.strip():
+        raise AskpapersInputError(f"{name}: must not be empty")
+    return value.strip()
+
+
+def check_k(value) -> int:
+    """A number of papers: an int (numpy ints too) from 1 to MAX_K. "5", 2.5, 5.0 and True are
+    refused rather than guessed at: the CLI and the page parse their own text into ints."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise AskpapersInputError(f"k: expected an int from 1 to {MAX_K}, got {type(value).__name__} {value!r:.60}")
+    if not 1 <= value <= MAX_K:
+        raise AskpapersInputError(f"k: {value} is out of range (1 to {MAX_K})")
+    return int(value)
+
+
+def check_history(value) -> list[dict]:
+    """A conversation: None or a list (or tuple) of {"role", "content"} dicts, oldest first.
+
+    `role` is "user", "assistant" or "system"; `content` a string or a list of parts (strings or
+    {"type": "text", "text": ...} dicts, as Gradio sends). Other keys are ignored."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise AskpapersInputError(f"history: expected a list of messages, got {type(value).__name__} {value!r:.60}")
+    for i, message in enumerate(value):
+        if not isinstance(message, dict):
+            raise AskpapersInputError(f"history[{i}]: expected a {{'role', 'content'}} dict, got {message!r:.60}")
+        if message.get("role") not in ROLES:
+            role = message.get("role")
+            raise AskpapersInputError(f"history[{i}]: role {role!r:.40} is not one of {', '.join(ROLES)}")
+        content = message.get("content")
+        parts = content if isinstance(content, (list, tuple)) else [content]
+        if content is not None and not all(isinstance(p, (str, dict)) for p in parts):
+            raise AskpapersInputError(f"history[{i}]: content must be a string or a list of parts, got {content!r:.60}")
+    return list(value)
+
+
+def empty_index_message(settings: Settings, location: str) -> str:
+    """What to say when the index has no papers: where it is, and the command that fills it."""
+    flags = ""
+    if settings.chroma_url:
+        flags = f" --chroma-url {settings.chroma_url} --collection {settings.collection}"
+    elif Path(settings.index_dir) != type(settings).model_fields["index_dir"].get_default(call_default_factory=True):
+        flags = f" --index-dir {settings.index_dir}"
+    return f"No papers in the index at {location} yet: run `askpapers ingest PATH{flags}`"

@@ -1,17 +1,45 @@
 """The `askpapers` command: a thin layer over `ingest()`, `Assistant.search()` and friends.
 
 Imports stay inside the commands so `askpapers --help` and each command start fast.
+
+Exit codes: 0 done; 1 the command could not do its job (no papers in the index, an index or
+server error); 2 bad arguments (`askpapers: error: <one line>`) or, for `ingest`, a rejected
+file; 130 interrupted; 141 stdout closed early (`askpapers stats | head`), quietly.
+Everything printed for people goes through `term()`: control characters in titles, abstracts
+or file names are shown escaped (`\\x1b`), so a paper cannot drive the terminal. `--json`
+output is JSON with the same characters escaped as \\uXXXX.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import textwrap
 from pathlib import Path
 
-EXIT_OK, EXIT_ERROR, EXIT_REJECTED = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_REJECTED, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+EXIT_USAGE = 2  # same code argparse uses for a bad flag
+
+# C0/C1 controls (tab and newline are kept where text may span lines), DEL, bidi overrides and
+# isolates, and lone surrogates (which cannot even be encoded for the terminal)
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_LINE = re.compile(r"[\t\n]|" + _UNSAFE.pattern)
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def term(text, multiline: bool = True) -> str:
+    """`text` safe for a terminal: control characters shown as escapes (ESC → `\\x1b`).
+    With `multiline=False` (titles, urls, quotes) newlines and tabs are escaped too."""
+    pattern = _UNSAFE if multiline else _UNSAFE_LINE
+    return pattern.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), str(text))
+
+
+def say(text="", multiline: bool = True, file=None) -> None:
+    """print() for people: escaped with `term`."""
+    print(term(text, multiline), file=file)
 
 
 def _index_options() -> argparse.ArgumentParser:
@@ -42,14 +70,28 @@ def _settings(args):
 
 
 def _filters(args):
+    """The filter flags as validated `SearchFilters` (None: no filter); FilterError on a bad one."""
     from ingest.filters import SearchFilters
 
-    f = SearchFilters(sources=args.source, categories=args.category, date_from=args.date_from, date_to=args.date_to)
-    return None if f.is_empty() else f
+    return SearchFilters.coerce({"sources": args.source, "categories": args.category,
+                                 "date_from": args.date_from, "date_to": args.date_to})
 
 
 def _emit_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False, default=str))
+    """One JSON line. json.dumps escapes C0 controls; bidi controls, C1 and lone surrogates get
+    \\uXXXX escapes here (valid JSON: they only occur inside strings)."""
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    print(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+def _no_papers(assistant) -> bool:
+    """Say on stderr that the index is empty (and how to fill it) when it is; True if it was."""
+    from .api import empty_index_message
+
+    if not assistant.is_empty():
+        return False
+    say(empty_index_message(assistant.settings, assistant.index.location), file=sys.stderr)
+    return True
 
 
 # ---------------------------------------------------------------- commands
@@ -58,60 +100,70 @@ def cmd_ingest(args) -> int:
     from ingest.store import PaperIndex
 
     index = PaperIndex(_settings(args))
-    report = ingest(args.paths, index=index, progress=None if not args.no_progress else False)
+    report = ingest(args.paths, index=index, progress=None if not args.no_progress else False,
+                    on_error=lambda err: say(err, multiline=False, file=sys.stderr))
     if args.json:
-        d = report.to_dict()
-        _emit_json(d)
+        _emit_json(report.to_dict())
     else:
-        print(report.summary())
+        say(report.summary())
+        say(f"index: {index.location}", multiline=False)
     return EXIT_REJECTED if report.files_rejected else EXIT_OK
 
 
 def cmd_search(args) -> int:
     from .api import Assistant
 
-    hits = Assistant(settings=_settings(args)).search(args.query, k=args.k, filters=_filters(args))
+    assistant = Assistant(settings=_settings(args))
+    hits = assistant.search(args.query, k=args.k, filters=_filters(args))
+    empty = not hits and _no_papers(assistant)
     if args.json:
         _emit_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
-        return EXIT_OK
-    if not hits:
-        print("No papers found.")
-    for n, h in enumerate(hits, start=1):
-        print(f"[{n}] {h.title}  (score {h.score:.4f})")
+    elif not hits and not empty:
+        say("No papers found.")
+    for n, h in enumerate([] if args.json else hits, start=1):
+        say(f"[{n}] {h.title}  (score {h.score:.4f})", multiline=False)
         meta = [x for x in (h.url, h.date, ", ".join(s.label() for s in h.sources)) if x]
         if meta:
-            print("    " + " · ".join(meta))
-        print(textwrap.fill(h.passage, width=100, initial_indent="    ", subsequent_indent="    ",
-                            max_lines=3, placeholder=" …"))
-    return EXIT_OK
+            say("    " + " · ".join(meta), multiline=False)
+        say(textwrap.fill(term(h.passage), width=100, initial_indent="    ", subsequent_indent="    ",
+                          max_lines=3, placeholder=" …"))
+    return EXIT_ERROR if empty else EXIT_OK
 
 
 def _print_answer(answer) -> None:
-    print(answer.text)
+    say(answer.text)
     if answer.papers:
-        print("\nSources:")
-        print(answer.sources_text())
+        say("\nSources:")
+        for line in answer.sources_text().splitlines():
+            say(line, multiline=False)
     for c in answer.citations:
-        print(f"  [{c.number}] “{c.quote}”")
+        say(f"  [{c.number}] “{c.quote}”", multiline=False)
     for w in answer.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        say(f"warning: {w}", multiline=False, file=sys.stderr)
 
 
 def cmd_ask(args) -> int:
     from .api import Assistant
 
-    answer = Assistant(settings=_settings(args)).ask(args.question, k=args.k, filters=_filters(args))
+    assistant = Assistant(settings=_settings(args))
+    answer = assistant.ask(args.question, k=args.k, filters=_filters(args))
+    empty = not answer.papers and assistant.is_empty()
     if args.json:
         _emit_json(answer.to_dict())
+    elif empty:  # the answer's text is the "no papers yet" line: an error, on stderr
+        say(answer.text, file=sys.stderr)
     else:
         _print_answer(answer)
-    return EXIT_OK
+    return EXIT_ERROR if empty else EXIT_OK
 
 
 def cmd_chat(args) -> int:
     from .api import Assistant
 
     assistant = Assistant(settings=_settings(args))
+    filters = _filters(args)
+    if _no_papers(assistant):
+        return EXIT_ERROR
     history: list[dict] = []
     print("Ask about the indexed papers. An empty line or Ctrl-D ends the chat.")
     while True:
@@ -122,7 +174,7 @@ def cmd_chat(args) -> int:
             return EXIT_OK
         if not question or question.lower() in {"exit", "quit"}:
             return EXIT_OK
-        answer = assistant.ask(question, history=history, k=args.k, filters=_filters(args))
+        answer = assistant.ask(question, history=history, k=args.k, filters=filters)
         _print_answer(answer)
         history += [{"role": "user", "content": question},
                     {"role": "assistant", "content": answer.text + "\n\n" + answer.sources_text()}]
@@ -136,10 +188,10 @@ def cmd_serve_llm(args) -> int:
     try:
         server = LocalServer(args.gguf, port=args.port)
     except LLMError as exc:
-        print(f"askpapers: {exc}", file=sys.stderr)
+        say(f"askpapers: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    print(f"llama.cpp server for {server.path.name} at {server.base_url}")
-    print(f"use it with: ASKPAPERS_LLM_BASE_URL={server.base_url} ASKPAPERS_LLM_MODEL={server.model}")
+    say(f"llama.cpp server for {server.path.name} at {server.base_url}")
+    say(f"use it with: ASKPAPERS_LLM_BASE_URL={server.base_url} ASKPAPERS_LLM_MODEL={server.model}")
     print("Ctrl-C stops it.", flush=True)
     try:
         while True:
@@ -152,19 +204,19 @@ def cmd_serve(args) -> int:
     from .web import WebError, check_binding
 
     settings = _settings(args)
-    auth = args.auth or getattr(settings, "auth", None)  # ASKPAPERS_AUTH once settings has the field
+    host, auth = args.host or settings.host, args.auth or settings.auth
     try:
-        check_binding(args.host, auth)  # refuse before the slow gradio import
+        check_binding(host, auth)  # refuse before the slow gradio import
     except WebError as exc:
-        print(f"askpapers serve: {exc}", file=sys.stderr)
+        say(f"askpapers serve: {exc}", file=sys.stderr)
         return EXIT_ERROR
     from .api import Assistant
     from .web import serve
 
     try:
-        serve(Assistant(settings=settings), host=args.host, port=args.port, auth=auth)
+        serve(Assistant(settings=settings), host=host, port=args.port, auth=auth)
     except (WebError, OSError) as exc:
-        print(f"askpapers serve: {exc}", file=sys.stderr)
+        say(f"askpapers serve: {exc}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 
@@ -172,20 +224,25 @@ def cmd_serve(args) -> int:
 def cmd_stats(args) -> int:
     from ingest.store import PaperIndex
 
-    stats = PaperIndex(_settings(args)).stats()
+    from .api import empty_index_message
+
+    settings = _settings(args)
+    stats = PaperIndex(settings).stats()
     if args.json:
         _emit_json(stats)
-        return EXIT_OK
-    print(f"index:      {stats['location']}")
-    print(f"papers:     {stats['papers_total']}   chunks: {stats['chunks_total']}")
-    print(f"embeddings: {stats['embed_model']} ({stats['embed_dim']} dimensions)")
-    if stats["sources"]:
-        print("sources:")
-        for name, n in stats["sources"].items():
-            print(f"  {n:6d}  {name}")
-    if stats["categories"]:
-        top = list(stats["categories"].items())[:10]
-        print("top categories: " + ", ".join(f"{c} ({n})" for c, n in top))
+    elif not stats["papers_total"]:
+        say(empty_index_message(settings, stats["location"]))
+    else:
+        say(f"index:      {stats['location']}", multiline=False)
+        say(f"papers:     {stats['papers_total']}   chunks: {stats['chunks_total']}")
+        say(f"embeddings: {stats['embed_model']} ({stats['embed_dim']} dimensions)", multiline=False)
+        if stats["sources"]:
+            say("sources:")
+            for name, n in stats["sources"].items():
+                say(f"  {n:6d}  {name}", multiline=False)
+        if stats["categories"]:
+            top = list(stats["categories"].items())[:10]
+            say("top categories: " + ", ".join(f"{c} ({n})" for c, n in top), multiline=False)
     return EXIT_OK
 
 
@@ -203,7 +260,7 @@ def cmd_eval(args) -> int:
     if args.json:
         _emit_json(result)
         return EXIT_OK
-    print(f"retrieval over {result['questions']} answerable questions ({args.questions})")
+    say(f"retrieval over {result['questions']} answerable questions ({args.questions})")
     print(f"{'metric':<18}{'value':>8}")
     for key in ("recall@1", "recall@5", "recall@10", "mrr", "multi_recall@10"):
         v = result[key]
@@ -211,13 +268,13 @@ def cmd_eval(args) -> int:
     print(f"{'search p50 (ms)':<18}{result['latency_p50_ms']:>8.1f}")
     print("\nby type:")
     for t, r in result["by_type"].items():
-        print(f"  {t:<12} n={r['n']:<3} recall@5={r['recall@5']:.3f}  mrr={r['mrr']:.3f}")
+        say(f"  {t:<12} n={r['n']:<3} recall@5={r['recall@5']:.3f}  mrr={r['mrr']:.3f}")
     if result["misses"]:
-        print("\nnot in top 5: " + ", ".join(f"{m['id']} {m['ranks']}" for m in result["misses"]))
+        say("\nnot in top 5: " + ", ".join(f"{m['id']} {m['ranks']}" for m in result["misses"]))
     if args.answers:
         a = result["answers"]
         mode = assistant.settings.llm_model or ("local GGUF" if assistant.settings.llm_gguf else "extractive")
-        print(f"\nanswers over {a['questions']} questions (mode: {mode})")
+        say(f"\nanswers over {a['questions']} questions (mode: {mode})")
         for label, key in (("facts present", "facts_present"), ("citation precision", "citation_precision"),
                            ("multi cited recall", "multi_cited_recall"),
                            ("unanswerable refused", "unanswerable_refused"),
@@ -269,8 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="the chat page in the browser (Gradio), with cited, streaming answers",
                        description="Serve the chat page: streaming answers citing [n], the sources beside them, "
                                    "filters, and uploads. Binding beyond 127.0.0.1 requires --auth.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1; env ASKPAPERS_HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860; env ASKPAPERS_PORT)")
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (needed for any non-local --host)")
     p.add_argument("--index-dir", type=Path, help="embedded index directory (env ASKPAPERS_INDEX_DIR)")
     p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (env ASKPAPERS_CHROMA_URL)")
@@ -289,21 +346,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A reader that closes the pipe early (`| head`) ends it quietly: the
+    rest of the output goes to /dev/null, as with SIGPIPE (which Python ignores; restoring its
+    default would also kill `serve` when a socket peer goes away)."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit, where it would print a traceback
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(devnull, stream.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
+    from ingest.filters import AskpapersInputError
     from ingest.store import IndexError_
 
     try:
         return args.func(args)
+    except AskpapersInputError as exc:
+        say(f"askpapers: error: {exc}", multiline=False, file=sys.stderr)
+        return EXIT_USAGE
     except IndexError_ as exc:
-        print(f"askpapers: {exc}", file=sys.stderr)
+        say(f"askpapers: {exc}", multiline=False, file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("askpapers: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

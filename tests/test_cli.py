@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import write_jsonl
+import pytest
+
+from conftest import make_settings, write_jsonl
 
 CLI = [sys.executable, "-m", "assistant.cli"]
 
@@ -56,3 +60,92 @@ def test_env_var_selects_index(tmp_path, tiny_papers):
     run("ingest", write_jsonl(tmp_path / "p.jsonl", tiny_papers), env=env)
     out = run("stats", "--json", env=env)
     assert json.loads(out.stdout.strip().splitlines()[-1])["papers_total"] == 3
+
+
+# ---------------------------------------------------------------- errors, pipes, terminal safety, empty index
+ASKPAPERS = Path(sys.executable).parent / "askpapers"  # the installed console script (.venv/bin/askpapers)
+
+
+def askpapers(index_dir, *args, stdout=subprocess.PIPE):
+    env = dict(os.environ, ASKPAPERS_INDEX_DIR=str(index_dir))
+    return subprocess.run([str(ASKPAPERS), *map(str, args)], stdout=stdout, stderr=subprocess.PIPE, env=env,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def odd_index(tmp_path_factory):
+    """A tiny index whose one paper's title carries a bidi override (which survives ingest)."""
+    from ingest.pipeline import ingest
+    from ingest.store import PaperIndex
+
+    tmp = tmp_path_factory.mktemp("odd")
+    paper = {"title": "Solar Wind \u202eTurbulence", "abstract": "Spacecraft magnetometers see solar wind turbulence.",
+             "id": "0704.0002", "update_date": "2007-04-02"}
+    ingest([write_jsonl(tmp / "p.jsonl", [paper])], index=PaperIndex(make_settings(tmp / "idx")), progress=False)
+    return tmp / "idx"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "x", "--date-from", "yesterday"],
+     "date_from: 'yesterday' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)"),
+    (["ask", "x", "--date-to", "-5"], "date_to: '-5' is not a date"),
+    (["search", "x", "--date-to", "2024-13-45"], "date_to: '2024-13-45' is not a date"),
+    (["ask", "x", "--date-from", "2024", "--date-to", "2023"], "date_from: '2024' is after date_to '2023'"),
+    (["search", "x", "-k", "0"], "k: 0 is out of range"),
+    (["ask", " "], "question: must not be empty"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path, args, message):
+    out = askpapers(tmp_path / "idx", *args)
+    stderr = out.stderr.decode()
+    assert out.returncode == 2 and stderr.startswith(f"askpapers: error: {message}")
+    assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr and out.stdout == b""
+    assert not (tmp_path / "idx").exists()  # refused before the index was opened
+
+
+def test_output_into_a_closed_pipe_ends_quietly(odd_index):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that has already exited: every write fails
+    try:
+        out = askpapers(odd_index, "stats", stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert out.returncode == 141 and out.stderr == b"", out.stderr.decode()
+    shell = subprocess.run(f"'{ASKPAPERS}' stats | head -1", shell=True, capture_output=True, text=True,
+                           env=dict(os.environ, ASKPAPERS_INDEX_DIR=str(odd_index)), timeout=300)
+    assert shell.stdout.startswith("index:") and shell.stderr == ""
+
+
+def test_control_characters_are_shown_escaped(tmp_path, odd_index):
+    from assistant.cli import term
+
+    assert term("a\x1b[31mb\x07c\x9bd\re\u202ef\ud800") == "a\\x1b[31mb\\x07c\\x9bd\\re\\u202ef\\ud800"
+    assert term("one\n\ttwo") == "one\n\ttwo" and term("one\n\ttwo", multiline=False) == "one\\n\\ttwo"
+
+    out = askpapers(odd_index, "search", "solar wind")
+    assert out.returncode == 0 and "[1] Solar Wind \\u202eTurbulence" in out.stdout.decode()
+    assert "\u202e" not in out.stdout.decode()
+    out = askpapers(odd_index, "search", "solar wind", "--json")
+    assert "\u202e" not in out.stdout.decode()  # escaped as \u202e inside the JSON string
+    assert json.loads(out.stdout)["hits"][0]["title"] == "Solar Wind \u202eTurbulence"
+
+    bad = tmp_path / "bad\x1b[31m\x07.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    out = askpapers(tmp_path / "idx", "ingest", bad, "--no-progress")
+    assert b"\x1b" not in out.stderr and b"\x07" not in out.stderr
+    assert "bad\\x1b[31m\\x07.jsonl" in out.stderr.decode()
+
+
+def test_empty_index_says_how_to_fill_it(tmp_path):
+    idx = tmp_path / "empty"
+    line = f"No papers in the index at {idx} yet: run `askpapers ingest PATH --index-dir {idx}`\n"
+    for command, code in ((["search", "solar wind"], 1), (["ask", "what is solar wind?"], 1)):
+        out = askpapers(idx, *command)
+        assert (out.returncode, out.stderr.decode(), out.stdout) == (code, line, b"")
+    out = askpapers(idx, "stats")
+    assert (out.returncode, out.stdout.decode()) == (0, line)
+
+
+def test_stats_shows_where_the_index_is(odd_index):
+    out = askpapers(odd_index, "stats")
+    assert out.stdout.decode().splitlines()[0] == f"index:      {odd_index}"
+    assert "papers:     1" in out.stdout.decode()
