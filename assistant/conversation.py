@@ -1,38 +1,65 @@
-"""Follow-up questions → standalone questions, before retrieval.
+"""A conversation as typed turns, and the one decision about each new question: follow-up or not.
 
-Offline (no LLM): a question that leans on the conversation ("what dataset did *they* use?",
-or a short one such as "how long does the whole procedure take?") carries forward the previous
-question's content words and the titles of the papers the last answer cited, so retrieval lands
-on the same papers; those papers are also the answer's first sources (`focus_titles`). A
-self-contained question is left alone.
-With an LLM, `prompts/condense.txt` rewrites it instead (see `answering`).
+A `Turn` is what one exchange leaves behind: the question, the standalone question it was
+searched as, the answer text, the ids (and titles) of the papers the answer cited, and whether
+it refused. The page and the terminal chat keep `Turn`s; `ask`/`stream` take them as history.
+A plain client that sends only role/content messages still works: its messages become turns
+with no cited papers, and nothing is parsed back out of rendered answer text.
+
+`is_follow_up` is the decision. A question that points back ("they", "that model", "the
+authors", "what about …", "and on ImageNet?") continues the conversation; so does one that
+names nothing of its own (every content word is generic — "how long does training take?" — or
+was already said in the last turn). A question that names its own subject ("which paper uses
+quantum circuits to accelerate attention?") is a new question and is answered as if asked
+alone. `condense_offline` turns a follow-up into a standalone search query; with an LLM,
+`prompts/condense.txt` rewrites it instead (see `api.Assistant`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
 
-from .answers import REFUSAL
-from .questions import names
+import Stemmer
 
+_STEMMER = Stemmer.Stemmer("english")
 Message = dict  # {"role": "user" | "assistant", "content": str | list of parts}
 
-# words that point back into the conversation
-_REFERRING = re.compile(
-    r"\b(they|them|their|theirs|it|its|this|that|these|those|such|the (paper|papers|method|model|approach|"
-    r"authors|work|study|system|framework|technique|benchmark|dataset)|same|above|previous|earlier|former|latter)\b",
-    re.I,
-)
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-\.]*[A-Za-z0-9]|[A-Za-z]")
-_STOP = frozenset(
-    """a an the and or of in on for to with by from at as is are was were be been being do does did
-    what which who whom whose when where why how that this these those it its they them their there
-    than then so such can could would should may might will shall not no nor into onto about over under
-    paper papers work method model approach study use used using uses also more most much many some any
-    each per very just only both between while after before during""".split()
-)
-MAX_CARRIED_WORDS = 24
-SHORT_QUESTION_WORDS = 6  # a question this short, naming nothing new, continues the conversation
+
+@dataclass
+class Turn:
+    """One exchange of a conversation, as the answerer left it."""
+
+    question: str
+    answer: str = ""
+    cited: list[str] = field(default_factory=list)  # paper ids the answer cited, in order of [n]
+    cited_titles: list[str] = field(default_factory=list)  # their titles (same order)
+    standalone: str | None = None  # the question as it was searched, when it was rewritten
+    refused: bool = False
+
+    @classmethod
+    def from_answer(cls, answer: Any) -> "Turn":
+        """The turn an `Answer` ends (its cited papers in [n] order)."""
+        numbers = sorted({c.number for c in answer.citations})
+        papers = [answer.papers[n - 1] for n in numbers if 0 < n <= len(answer.papers)]
+        return cls(question=answer.question, answer=answer.text, cited=[p.paper_id for p in papers],
+                   cited_titles=[p.title for p in papers], standalone=answer.standalone_question,
+                   refused=answer.refused)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Turn":
+        known = {k: data[k] for k in ("question", "answer", "cited", "cited_titles", "standalone", "refused")
+                 if k in data}
+        return cls(**known)
+
+    @property
+    def searched(self) -> str:
+        """What this turn was about, as a search query."""
+        return self.standalone or self.question
 
 
 def message_text(message: Message) -> str:
@@ -49,64 +76,176 @@ def message_text(message: Message) -> str:
     return " ".join(parts)
 
 
-def needs_context(question: str, history: list[Message] | None = None) -> bool:
-    """Does `question` lean on the conversation? It refers back ("they", "this method"), or it is
-    short and names nothing the conversation has not (so it is about the same papers)."""
-    if _REFERRING.search(question):
-        return True
-    if not history or len(content_words(question)) > SHORT_QUESTION_WORDS:
-        return False
-    said = " ".join(message_text(m) for m in history).lower()
-    return all(n in said for n in names(question))
+def to_turns(history: Iterable[Turn | dict] | None) -> list[Turn]:
+    """History in any accepted form → turns, oldest first.
+
+    Accepted items: `Turn`s, turn dicts (with a "question" key, e.g. `Turn.to_dict()`), and
+    role/content chat messages, where each user message opens a turn and the assistant
+    message after it is that turn's answer (text only: a plain client cites no ids).
+    """
+    turns: list[Turn] = []
+    open_question = False  # the last turn is waiting for its answer message
+    for item in history or []:
+        if isinstance(item, Turn):
+            turns.append(item)
+            open_question = False
+        elif isinstance(item, dict) and "question" in item and "role" not in item:
+            turns.append(Turn.from_dict(item))
+            open_question = False
+        elif isinstance(item, dict):
+            role, text = item.get("role"), message_text(item)
+            if role == "user":
+                turns.append(Turn(question=text))
+                open_question = True
+            elif role == "assistant" and turns and open_question:
+                turns[-1].answer = text
+                open_question = False
+    return turns
+
+
+# ------------------------------------------------------------------ the follow-up decision
+
+
+def _stem_word(word: str) -> str:
+    return _STEMMER.stemWord(word.lower().strip(".-+'"))
+
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-\.+']*[A-Za-z0-9+]|[A-Za-z0-9]")
+# personal pronouns point back ("what did they use?", "is it open source?")
+_PRONOUN = re.compile(r"\b(they|them|it|itself|themselves|he|she|him)\b", re.I)
+# possessives point back only when nothing in the question before them could own them:
+# "their results" points back, "can private text be recovered from its embedding?" does not
+_POSSESSIVE = re.compile(r"\b(its|their|theirs|his|her)\b", re.I)
+# a demonstrative used as a pronoun or as a determiner: "is that better?", "about this",
+# "these results", "that model" (but not "shows that small models …", a conjunction)
+_DEMONSTRATIVE = re.compile(
+    r"(^|\b(is|was|are|were|does|did|do|can|could|would|will|has|have|about|of|in|on|for|with|from|to|by|than|"
+    r"like|beyond|besides|after|before|use|uses|used|beat|beats)\s+)(this|that|these|those)\b|"
+    r"\b(this|these|those|such|said|aforementioned)\s+\w+|"
+    r"\b(the\s+(latter|former|same|above|previous|earlier|authors?))\b",
+    re.I,
+)
+# elliptical openers and closers: "and on ImageNet?", "what about Llama-3?", "… too?", "… as much?"
+_CONTINUES = re.compile(
+    r"^\s*(and|also|but what|but how|then what|what about|how about|what else|anything else|same for|"
+    r"tell me more|more on)\b|\b(too|either|as well|as much|as many|as often|instead)\s*[?.!]*\s*$",
+    re.I,
+)
+# "which other papers …" asks about new papers: a new question even though it leans on the last one
+_OTHER_PAPERS = re.compile(r"\b(other|else|another|more)\s+(papers?|works?|studies|articles|methods|approaches)\b",
+                           re.I)
+# "which paper/method …" asks to identify something by what follows: it names its own target
+_IDENTIFY = re.compile(r"^\s*(which|what|name|list|find)\s+(\w+\s+)?(papers?|works?|studies|articles|"
+                       r"methods?|models?|approach(es)?|frameworks?|systems?|techniques?|datasets?|benchmarks?)\b"
+                       r"(?!\s*[?.!]*\s*$)", re.I)
+# a definite noun phrase with nothing after it saying which one ("is the 200K model trained from
+# scratch?", "how big is the production dataset?") presupposes the thing under discussion
+_DEFINITE = re.compile(r"\bthe\s+((?:[\w'-]+\s+){0,2}?)([\w-]+)\b(?!\s+(of|that|which|who|whose|for|called|named)\b)",
+                       re.I)
+FRAGMENT_WORDS = 3  # "Which games?", "And ImageNet?": too short to be a question of its own
+
+_STOP = frozenset(
+    """a an the and or of in on for to with by from at as is are was were be been being do does did done
+    what what's which who whom whose when where why how that this these those it its they them their there
+    than then so such can could would should may might will shall not no nor into onto about over under
+    each per very just only both between while after before during if any all some also more most much many
+    i me my we us our you your please tell give show explain describe list name find mention mentioned say says
+    said there here too other else another way ways kind kinds type types get gets got""".split()
+)
+# words that name no subject of their own: the properties one asks about any paper
+_GENERIC = frozenset(_stem_word(w) for w in """
+    paper work study article author method model approach technique framework system architecture algorithm
+    result finding experiment evaluation evaluate benchmark dataset data corpus metric baseline task setting setup
+    use train training test run need require take long time fast slow speed speedup big small large size
+    parameter number count percent percentage accuracy score performance perform improve improvement gain better
+    best worse outperform beat compare comparison reach achieve obtain report propose introduce present main key
+    limitation drawback weakness contribution release available open source code github license public well good
+    new novel exactly specifically overall total whole procedure part step component version variant one first
+    second third last final previous next base call name find show claim conclude measure help versus vs
+    different difference same similar cost memory compute gpu hour day minute second hardware language english
+    human people user real world token pretrain pre-train finetune fine-tune inference complexity length
+    how much many short shorter long longer high higher low lower smaller larger bigger faster slower
+    better worse cheaper perplexity bleu rouge f1 recall precision error loss latency throughput""".split())
 
 
 def content_words(text: str) -> list[str]:
+    """The words of `text` that carry meaning (no stopwords, no one-letter words), first use kept."""
     seen, words = set(), []
     for w in _WORD.findall(text):
         lw = w.lower()
-        if lw in _STOP or len(lw) < 3 and not w.isupper() or lw in seen:
+        if lw in _STOP or (len(lw) < 3 and not any(c.isdigit() for c in lw) and not w.isupper()) or lw in seen:
             continue
         seen.add(lw)
         words.append(w)
     return words
 
 
-_SOURCE_LINE = re.compile(r"^\s*\[(\d+)\]\s+(.+?)(?:\s+—\s+\S+)?(?:\s+\(not cited\))?\s*$", re.M)
-_TITLE_IN_TEXT = re.compile(r'"([^"]{8,300})"\s*\[(\d+)\]')
+def subject_words(question: str) -> list[str]:
+    """Words of a question that name what it is about (not what it asks about that thing)."""
+    return [w for w in content_words(question) if _stem_word(w) not in _GENERIC]
 
 
-def cited_titles(answer_text: str) -> list[str]:
-    """Titles of the papers an answer cites: from its source list ("[n] Title") where [n] is
-    used in the body, else from quoted titles followed by [n] in the body."""
-    body = _SOURCE_LINE.sub("", answer_text)
-    used = set(re.findall(r"\[(\d+)\]", body))
-    titles = [t for n, t in _SOURCE_LINE.findall(answer_text) if n in used]
-    titles += [t for t, n in _TITLE_IN_TEXT.findall(body) if t not in titles]
-    return titles
+def points_back(question: str, said: set[str] = frozenset()) -> bool:
+    """Does the question refer to something said before ("they", "that model", "what about …")?
+    `said` holds the stems of what the last turn said."""
+    if _PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _CONTINUES.search(question):
+        return True
+    m = _POSSESSIVE.search(question)
+    if m and not subject_words(question[: m.start()]):
+        return True
+    if _IDENTIFY.search(question):  # "which method builds drafts from …?" names its own target
+        return False
+    for m in _DEFINITE.finditer(question):
+        words = (m.group(1) + m.group(2)).split()
+        if all(_stem_word(w) in _GENERIC or _stem_word(w) in said or any(c.isdigit() for c in w) for w in words):
+            return True
+    return False
 
 
-def focus_titles(history: list[Message] | None) -> list[str]:
-    """Titles of the papers the last answer cited (none after a refusal): what a follow-up is about."""
-    last_answer = next((message_text(m) for m in reversed(history or []) if m.get("role") == "assistant"), "")
-    if not last_answer or last_answer.lstrip().startswith(REFUSAL):
-        return []
-    return cited_titles(last_answer)
+def is_follow_up(question: str, previous: Turn | None) -> bool:
+    """Is `question` a continuation of `previous` (True) or a question of its own (False)?
+
+    The rule, in order. With no previous turn: no. "Which other papers …" asks about new
+    papers: no. A question that points back is a follow-up: a pronoun ("they", "it"), a
+    possessive with no owner in the question ("their results"), a demonstrative ("is that
+    better?", "these models"), an elliptical opener or closer ("and on ImageNet?", "… too?"),
+    or a definite noun phrase made only of generic or already-said words ("the 200K model",
+    "the complexity"). A fragment of at most three words ("Which games?") is a follow-up.
+    Otherwise a question that names its own subject — a content word that is neither generic
+    ("model", "faster", "dataset") nor said in the previous turn — is new; one that names
+    nothing of its own continues the conversation ("how long does training take?").
+    """
+    if previous is None or not question.strip():
+        return False
+    if _OTHER_PAPERS.search(question):
+        return False
+    said = {_stem_word(w) for w in content_words(" ".join([previous.searched, previous.answer,
+                                                             *previous.cited_titles]))}
+    if points_back(question, said):
+        return True
+    if len(_WORD.findall(question)) <= FRAGMENT_WORDS:
+        return True
+    own = [w for w in subject_words(question) if _stem_word(w) not in said]
+    return not own
 
 
-def condense_offline(question: str, history: list[Message] | None) -> str:
-    """A standalone version of `question` for retrieval, built deterministically from `history`."""
-    if not history or not needs_context(question, history):
+def condense_offline(question: str, previous: Turn | list | None) -> str:
+    """A standalone search query for a follow-up: the question, then what the last turn was about
+    (the titles of the papers it cited, and the words of its question). `previous` is the last
+    turn, or a whole history in any form `to_turns` accepts."""
+    if isinstance(previous, (list, tuple)):
+        turns = to_turns(previous)
+        previous = turns[-1] if turns else None
+    if previous is None:
         return question
-    last_user = next((message_text(m) for m in reversed(history) if m.get("role") == "user"), "")
-    carried = content_words(last_user)
-    # titles the last answer cited are the strongest hint of what "they" are
-    last_answer = next((message_text(m) for m in reversed(history) if m.get("role") == "assistant"), "")
-    cited = cited_titles(last_answer)
-    mine = {w.lower() for w in content_words(question)}
-    extra = [w for w in carried if w.lower() not in mine][:MAX_CARRIED_WORDS]
+    mine = {_stem_word(w) for w in content_words(question)}
+    carried = [w for w in content_words(previous.searched) if _stem_word(w) not in mine][:MAX_CARRIED_WORDS]
     parts = [question]
-    if cited:
-        parts.append("; ".join(cited[:2]))
-    if extra:
-        parts.append(" ".join(extra))
+    if previous.cited_titles and not previous.refused:
+        parts.append("; ".join(previous.cited_titles[:2]))
+    if carried:
+        parts.append(" ".join(carried))
     return " — ".join(parts)
+
+
+MAX_CARRIED_WORDS = 24

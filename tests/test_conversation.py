@@ -1,0 +1,89 @@
+"""The conversation: typed turns, history in every accepted form, and the follow-up decision."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.conversation import Turn, condense_offline, is_follow_up, points_back, to_turns
+
+from conftest import FIXTURES
+
+PAIRS = [json.loads(line) for line in (FIXTURES / "followup_pairs.jsonl").read_text().splitlines() if line.strip()]
+
+
+def test_pairs_set_is_large_and_balanced():
+    kinds = [p["follow_up"] for p in PAIRS]
+    assert len(PAIRS) >= 40 and 0.3 < sum(kinds) / len(kinds) < 0.7
+
+
+def test_follow_up_decisions_on_the_pairs_set():
+    """≥ 0.95 of the written pairs are decided right from the first question and its cited title."""
+    wrong = []
+    for p in PAIRS:
+        previous = Turn(question=p["first"], cited_titles=[p["first_answer_title"]])
+        if is_follow_up(p["second"], previous) != p["follow_up"]:
+            wrong.append((p["id"], p["second"]))
+    accuracy = 1 - len(wrong) / len(PAIRS)
+    assert accuracy >= 0.95, wrong
+
+
+@pytest.mark.parametrize("question", [
+    "What datasets did they use?", "Is it open source?", "How do their results compare?",
+    "Is that better than pruning?", "And on ImageNet?", "What about the smaller model?", "Which games?",
+    "Are humans fooled as much?", "Is the 200K model trained from scratch?", "How long does training take?",
+])
+def test_questions_that_lean_on_the_conversation(question):
+    previous = Turn(question="Which model family from 01.AI offers 200K context?", cited_titles=["Yi: Open Foundation Models"])
+    assert is_follow_up(question, previous)
+
+
+@pytest.mark.parametrize("question", [
+    "Which paper uses quantum circuits to accelerate attention?",
+    "How much does gradient clipping improve training stability?",
+    "Which paper shows that small models can self-correct?",
+    "Can private text be recovered from its embedding?",
+    "Which other papers extend the context of language models?",
+    "Why do transformers fail at multiplying large numbers?",
+])
+def test_questions_that_name_their_own_subject(question):
+    previous = Turn(question="How much faster is LLMLingua-2 than existing prompt compression methods?",
+                    answer="LLMLingua-2 is 3x-6x faster than existing prompt compression methods [1].",
+                    cited_titles=["LLMLingua-2: Data Distillation for Efficient and Faithful Task-Agnostic Prompt Compression"])
+    assert not is_follow_up(question, previous)
+
+
+def test_first_question_is_never_a_follow_up():
+    assert not is_follow_up("What datasets did they use?", None)
+
+
+def test_that_as_a_conjunction_does_not_point_back():
+    assert not points_back("Which paper shows that training on short subsequences first improves perplexity?")
+    assert points_back("Is that better than pruning?")
+
+
+def test_plain_messages_become_turns_without_parsing_answers():
+    history = [
+        {"role": "user", "content": "Which CTR model weights past behaviours by relevance to the ad?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Deep Interest Network [1].\n\n[1] Deep Interest Network"}]},
+        {"role": "user", "content": "Which techniques did they add?"},
+    ]
+    turns = to_turns(history)
+    assert [t.question for t in turns] == [history[0]["content"], history[2]["content"]]
+    assert turns[0].answer.startswith("Deep Interest Network") and turns[0].cited == [] and turns[0].cited_titles == []
+    assert turns[1].answer == ""
+
+
+def test_turns_and_turn_dicts_pass_through():
+    t = Turn(question="q", answer="a [1]", cited=["arxiv:1"], cited_titles=["T"], refused=False)
+    assert to_turns([t]) == [t]
+    assert to_turns([t.to_dict()]) == [t]
+
+
+def test_condensed_follow_up_carries_the_cited_titles_not_after_a_refusal():
+    previous = Turn(question="Which CTR model weights behaviours by relevance?", cited_titles=["Deep Interest Network"])
+    assert "Deep Interest Network" in condense_offline("Which techniques did they add?", previous)
+    previous.refused = True
+    assert "Deep Interest Network" not in condense_offline("Which techniques did they add?", previous)
+    assert "CTR" in condense_offline("Which techniques did they add?", previous)
