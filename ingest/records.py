@@ -10,14 +10,30 @@ from dataclasses import asdict, dataclass, field
 ARXIV_ABS_URL = "https://arxiv.org/abs/{}"
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_WS = re.compile(r"\s+")
+# C0 controls except the whitespace ones (tab, newline, CR, VT, FF), DEL and C1 controls
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSAFE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
 _ARXIV_OLD = re.compile(r"^([a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
 
 
+def clean_text(text: str) -> str:
+    """Text every later stage can encode: lone surrogates become U+FFFD, control characters go.
+
+    JSON accepts "\\ud800" escapes and files carry NULs, escape codes and stray controls; a lone
+    surrogate cannot be encoded as UTF-8 (the tokenizer, hashing and Chroma all fail on it), and
+    control characters are never wanted in a title or abstract (they can drive a terminal).
+    Tab, newline, CR, VT and FF are kept: they are whitespace that ``collapse_ws`` folds.
+    """
+    if not _UNSAFE.search(text):
+        return text
+    return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
+
+
 def collapse_ws(text: str) -> str:
     """Join hard line breaks and runs of spaces into single spaces."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() and re's \s agree on what whitespace is
 
 
 def normalise_title(title: str) -> str:
@@ -69,6 +85,12 @@ class Source:
     name: str
     date: str | None = None
 
+    def __post_init__(self) -> None:
+        # file names may hold undecodable bytes (surrogate-escaped by Python)
+        object.__setattr__(self, "name", clean_text(self.name))
+        if self.date is not None:
+            object.__setattr__(self, "date", clean_text(self.date))
+
     def label(self) -> str:
         return f"{self.name} ({self.date})" if self.date else self.name
 
@@ -89,8 +111,15 @@ class Paper:
     sources: list[Source] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.title = collapse_ws(self.title)
-        self.abstract = collapse_ws(self.abstract)
+        """Normalise at the record boundary, so nothing downstream sees unencodable text."""
+        self.title = collapse_ws(clean_text(self.title))
+        self.abstract = collapse_ws(clean_text(self.abstract))
+        self.authors = [clean_text(a) for a in self.authors]
+        self.categories = [clean_text(c) for c in self.categories]
+        for attr in ("paper_id", "date", "doi", "url"):
+            value = getattr(self, attr)
+            if value:
+                setattr(self, attr, clean_text(value))
         self.arxiv_id = clean_arxiv_id(self.arxiv_id)
         if not self.paper_id:
             self.paper_id = make_paper_id(self.title, self.arxiv_id)
@@ -122,13 +151,18 @@ class Paper:
 
 @dataclass(frozen=True)
 class ReadError:
-    """A problem with one input file or record: printed as one line on stderr."""
+    """A problem with one input file or record: printed as one line on stderr.
+
+    ``notice=True`` marks a line that reports no problem, only how the file was read
+    (e.g. "read as cp1252"); nothing was rejected because of it.
+    """
 
     path: str
     message: str
     line: int | None = None
     record: int | None = None
     whole_file: bool = False  # the file was rejected entirely (no record read)
+    notice: bool = False
 
     def __str__(self) -> str:
         where = self.path

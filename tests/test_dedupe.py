@@ -101,3 +101,13 @@ def test_inputs_are_not_modified():
     assert len(out) == 1 and len(out[0].sources) == 3
     out[0].sources.append(Source("c.txt"))
     assert papers == before
+
+
+def test_records_that_differ_only_by_control_characters_are_one_paper():
+    # text is cleaned at the record boundary, so a stray NUL or ESC does not make a second paper
+    # (and a replaced lone surrogate is punctuation to the title key)
+    papers = [page("Robust\x00 Readers", name="a.txt"), page("Robust Readers\x1b", name="b.txt"),
+              page("Robust \ud800 Readers", name="c.txt"), page("Robust Writers", name="d.txt")]
+    merged = dedupe(papers)
+    assert [p.title for p in merged] == ["Robust \ufffd Readers", "Robust Writers"]
+    assert [s.name for s in merged[0].sources] == ["a.txt", "b.txt", "c.txt"]

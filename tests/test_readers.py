@@ -4,6 +4,8 @@ tests/fixtures/readers/ (slices of real arXiv CSVs) or generated in tmp_path."""
 from __future__ import annotations
 
 import json
+import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from ingest.dedupe import dedupe
 from ingest.readers import SUPPORTED, read_file, read_paths
-from ingest.records import ReadError, Source
+from ingest.records import Paper, ReadError, Source, clean_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "examples" / "daily-papers"
@@ -289,8 +291,8 @@ def test_empty_and_whitespace_files(tmp_path):
     [
         ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "PNG"),
         ("paper.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
-        ("nul.txt", b"Some Title\nabc\x00def\n", "NUL"),
-        ("utf16.csv", "title,abstract\n".encode("utf-16"), "UTF-16"),
+        ("zeros.txt", bytes(4096), "NUL"),
+        ("garbage.csv", random.Random(8).randbytes(8192), "binary file"),
     ],
 )
 def test_binary_files_are_rejected(tmp_path, name, data, expect):
@@ -299,15 +301,130 @@ def test_binary_files_are_rejected(tmp_path, name, data, expect):
     assert expect in err.message
 
 
-def test_non_utf8_text_names_offset_and_line(tmp_path):
-    data = "title,abstract\nGood,fine\nCaf\u00e9 Paper,bad bytes\n".encode("latin-1")
-    err = only_error(write(tmp_path / "latin1.csv", data))
-    assert err.whole_file and err.line == 3
-    assert "not UTF-8" in err.message and "0xe9" in err.message and "offset 28" in err.message
-    # a valid character split across the 1 MiB read chunks is fine; the offset stays exact
-    prefix = b"title,abstract\n" + b"a" * ((1 << 20) - 16) + "\u20ac".encode() + b",x\n"
-    err = only_error(write(tmp_path / "late.csv", prefix + b"\xff\n"))
-    assert err.line == 3 and f"offset {len(prefix):,}" in err.message
+def notices_and_errors(path):
+    papers, errors = read_file(path)
+    return papers, [e.message for e in errors if e.notice], [e for e in errors if not e.notice]
+
+
+def test_utf16_excel_unicode_text_is_read_and_named(tmp_path):
+    text = "Title\tAbstract\r\nCaf\u00e9 Na\u00efve Models\tWe study caf\u00e9s \u2013 really.\r\nSecond\tAnother one.\r\n"
+    papers, notices, errors = notices_and_errors(write(tmp_path / "excel.txt", text.encode("utf-16")))
+    assert [p.title for p in papers] == ["Caf\u00e9 Na\u00efve Models", "Second"] and errors == []
+    assert papers[0].abstract == "We study caf\u00e9s \u2013 really."
+    assert notices == ["read as utf-16 (the file is not UTF-8)"]
+    papers, notices, errors = notices_and_errors(write(tmp_path / "nobom.tsv", text.encode("utf-16-le")))
+    assert len(papers) == 2 and errors == [] and notices == ["read as utf-16-le (the file is not UTF-8)"]
+
+
+def test_cp1252_and_latin1_files_are_read_and_named(tmp_path):
+    rows = "title,abstract\nGood,fine\nCaf\u00e9 \u201cQuoted\u201d Paper,It\u2019s na\u00efve \u2013 and works.\n"
+    papers, notices, errors = notices_and_errors(write(tmp_path / "win.csv", rows.encode("cp1252")))
+    assert [p.title for p in papers] == ["Good", "Caf\u00e9 \u201cQuoted\u201d Paper"] and errors == []
+    assert papers[1].abstract == "It\u2019s na\u00efve \u2013 and works."
+    assert notices == ["read as cp1252 (the file is not UTF-8)"]
+    latin = "title,abstract\nGood,fine\n\u00dcber die Gr\u00f6\u00dfe,Wir untersuchen Stra\u00dfen.\n"
+    papers, notices, errors = notices_and_errors(write(tmp_path / "latin1.csv", latin.encode("latin-1")))
+    assert papers[1].title == "\u00dcber die Gr\u00f6\u00dfe" and errors == [] and len(notices) == 1
+    # UTF-8 with a BOM is UTF-8: no notice
+    papers, notices, errors = notices_and_errors(write(tmp_path / "bom.csv", b"\xef\xbb\xbf" + rows.encode()))
+    assert len(papers) == 2 and notices == [] and errors == []
+
+
+def test_utf8_file_with_one_bad_byte_rejects_only_that_record(tmp_path):
+    good = [json.dumps({"title": f"T{i} \u00e9t\u00e9", "abstract": "r\u00e9sum\u00e9 " * 5}, ensure_ascii=False) for i in range(4)]
+    lines = [line.encode() for line in good]
+    lines.insert(2, b'{"title": "Caf\xe9", "abstract": "latin-1 bytes in a UTF-8 file"}')
+    papers, notices, errors = notices_and_errors(write(tmp_path / "mixed.jsonl", b"\n".join(lines) + b"\n"))
+    assert [p.title for p in papers] == [f"T{i} \u00e9t\u00e9" for i in range(4)] and notices == []
+    assert [(e.line, e.whole_file) for e in errors] == [(3, False)]
+    assert "not utf-8 text (0xe9)" in errors[0].message
+    # a bad byte past the first 1 MiB read chunk, after a character split across chunks
+    rows = b"title,abstract\n" + b"A," + "\u00e9".encode() * 300_000 + b"\n"
+    papers, notices, errors = notices_and_errors(write(tmp_path / "late.csv", rows + b"B\xff,y\nC,z\n"))
+    assert [p.title for p in papers] == ["C"] and [e.line for e in errors] == [2, 3]  # 2: abstract too long
+    assert "0xff" in errors[1].message
+
+
+def test_nul_and_control_characters_are_cleaned_not_fatal(tmp_path):
+    data = b"title,abstract\nA,a\x00b\nB\x1b[31m,red\x07\nC,c\n"
+    papers, errors = read_file(write(tmp_path / "nul.csv", data))
+    assert [(p.title, p.abstract) for p in papers] == [("A", "ab"), ("B[31m", "red"), ("C", "c")] and errors == []
+    lines = b'{"title": "A", "abstract": "a\x00b"}\n{"title": "B", "abstract": "b"}\n'
+    assert [p.abstract for p in read_ok(write(tmp_path / "nul.jsonl", lines))] == ["ab", "b"]
+    err = only_error(write(tmp_path / "ctl.jsonl", '{"title": "\\u0000\\u0001", "abstract": "x"}\n'))
+    assert err.line == 1 and "empty title" in err.message
+
+
+def test_lone_surrogates_are_replaced(tmp_path):
+    from ingest.side_index import tokenize
+
+    lines = '{"title": "x \\ud800 y", "abstract": "lone \\udfff surrogate"}\n{"title": "Good", "abstract": "Fine."}\n'
+    papers = read_ok(write(tmp_path / "sur.jsonl", lines))
+    assert [p.title for p in papers] == ["x \ufffd y", "Good"]
+    assert papers[0].abstract == "lone \ufffd surrogate"
+    for p in papers:  # everything downstream encodes, hashes and tokenizes it
+        (p.title + p.abstract).encode("utf-8")
+        assert p.content_hash() and p.title_key
+    assert tokenize([papers[0].title + " " + papers[0].abstract])[0]
+
+
+def test_cr_only_line_ends_are_read(tmp_path):
+    csv_text = 'title,abstract\rA,"two\rlines"\rB,b\r'
+    assert [(p.title, p.abstract) for p in read_ok(write(tmp_path / "mac.csv", csv_text))] == [("A", "two lines"), ("B", "b")]
+    jsonl = '{"title": "A", "abstract": "a"}\r{"title": "B", "abstract": "b"}\r'
+    assert [p.title for p in read_ok(write(tmp_path / "mac.jsonl", jsonl))] == ["A", "B"]
+    page = (PAGES / "000_161ee5e26b606702.txt").read_text().replace("\n", "\r")
+    assert len(read_ok(write(tmp_path / "mac.txt", page))) == 40
+
+
+def test_special_files_are_skipped_never_opened(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    err = only_error(fifo)  # opening it would block forever
+    assert err.whole_file and err.message == "not a regular file (a named pipe), skipped"
+    err = only_error("/dev/null")
+    assert err.message == "not a regular file (a character device), skipped"
+    write(tmp_path / "good.csv", "title,abstract\nT,A\n")
+    results = {p.name: (len(ps), [e.message for e in es]) for p, ps, es in read_paths([tmp_path])}
+    assert results == {"good.csv": (1, []), "pipe.csv": (0, ["not a regular file (a named pipe), skipped"])}
+
+
+def test_symlink_loop_is_one_error(tmp_path):
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "up").symlink_to(tmp_path)  # a folder cycle: not followed
+    write(tmp_path / "sub" / "good.jsonl", '{"title": "T", "abstract": "A"}\n')
+    results = [(p.relative_to(tmp_path).as_posix(), len(ps), [e.message for e in es]) for p, ps, es in read_paths([tmp_path])]
+    assert [r[0] for r in results] == ["a.csv", "b.csv", "sub/good.jsonl"]
+    assert all(len(r[2]) == 1 and "symbolic links" in r[2][0] for r in results[:2]) and results[2][1:] == (1, [])
+
+
+def test_unreadable_folder_and_file_get_one_line_each(tmp_path, monkeypatch):
+    for rel in ("a/one.csv", "locked/two.csv", "z/three.csv", "z/secret.csv"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        write(tmp_path / rel, "title,abstract\nT,A\n")
+    real_scandir, real_open = os.scandir, os.open
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def os_open(path, flags, *args, **kw):
+        if Path(path).name == "secret.csv":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "open", os_open)
+    results = [(p.relative_to(tmp_path).as_posix(), len(ps), [str(e) for e in es]) for p, ps, es in read_paths([tmp_path])]
+    assert [(name, n) for name, n, _ in results] == [("a/one.csv", 1), ("locked", 0), ("z/secret.csv", 0), ("z/three.csv", 1)]
+    assert results[1][2] == [f"askpapers: {tmp_path / 'locked'}: cannot read directory: Permission denied; skipped"]
+    assert results[2][2] == [f"askpapers: {tmp_path / 'z' / 'secret.csv'}: cannot read file: Permission denied"]
+    # the folder given itself cannot be listed: one line, not "no supported files" as well
+    results = list(read_paths([tmp_path / "locked"]))
+    assert [(len(es), es[0].whole_file, "cannot read directory" in es[0].message) for _, _, es in results] == [(1, True, True)]
 
 
 def test_unknown_layout_lists_supported_formats():
@@ -384,12 +501,15 @@ def test_five_megabyte_lines(tmp_path):
         papers, errors = read_file(path)
         assert [p.title for p in papers] == ["A", "C"]
         assert [(e.line, e.whole_file) for e in errors] == [(line, False)]
-        assert "bytes long" in errors[0].message
+        assert "characters long" in errors[0].message
     err = only_error(write(tmp_path / "huge.txt", huge))
     assert err.whole_file and err.line == 1 and "too long" in err.message
-    # a quoted CSV field over the csv module's field limit, within the line limit
-    papers, errors = read_file(write(tmp_path / "field.csv", f'title,abstract\nA,a\nB,"{"y" * 300_000}"\nC,c\n'))
-    assert [p.title for p in papers] == ["A", "C"] and len(errors) == 1 and "longer than" in errors[0].message
+    # a quoted field over the csv module's default field limit (131,072), spanning lines: one
+    # record error (the abstract cap), and the rows after it are read in step
+    field = "word, more words\n" * 15_000
+    papers, errors = read_file(write(tmp_path / "field.csv", f'title,abstract\nA,a\nB,"{field}"\nC,c\nD,d\n'))
+    assert [p.title for p in papers] == ["A", "C", "D"]
+    assert [(e.line, e.record) for e in errors] == [(3, 2)] and "abstract is 254,999 characters" in errors[0].message
 
 
 def test_missing_paths_and_directories(tmp_path):
@@ -441,3 +561,62 @@ def test_module_is_import_light():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- the reader seam
+
+
+def test_a_new_format_is_one_class_and_one_registration(tmp_path, monkeypatch):
+    from ingest.readers import EXTENSIONS, FORMATS
+    from ingest.readers.fields import RecordSink
+
+    class PipeFormat:
+        name = "pipes"
+        extensions = (".pipes",)
+        description = "title|abstract lines (.pipes)"
+
+        def claims(self, src):
+            return src.ext == ".pipes"
+
+        def read(self, src):
+            sink = RecordSink(src)
+            for lineno, text, _length in src.lines():
+                title, _, abstract = text.strip().partition("|")
+                sink.add_record({"title": title, "abstract": abstract}, line=lineno)
+            return sink.result()
+
+    assert ".pipes" not in EXTENSIONS
+    monkeypatch.setattr(FORMATS, "_formats", list(FORMATS.formats))  # undone after the test
+    FORMATS.register(PipeFormat())
+    write(tmp_path / "a.pipes", "Piped Title|Piped abstract.\nNo Abstract|\n")
+    write(tmp_path / "b.csv", "title,abstract\nT,A\n")
+    results = {p.name: (ps, es) for p, ps, es in read_paths([tmp_path])}
+    papers, errors = results["a.pipes"]
+    assert [(p.title, p.abstract) for p in papers] == [("Piped Title", "Piped abstract.")]
+    assert [(e.line, e.message) for e in errors] == [(2, "empty abstract (field 'abstract')")]
+    assert len(results["b.csv"][0]) == 1
+    assert ".pipes" in FORMATS.extensions and "title|abstract lines" in FORMATS.supported()
+    assert FORMATS.formats[-1].name == "daily-papers page"  # the catch-all stays last
+
+
+def test_extensions_come_from_the_registry():
+    from ingest.readers import EXTENSIONS, FORMATS
+
+    assert EXTENSIONS == FORMATS.extensions == {".txt", ".jsonl", ".ndjson", ".json", ".csv", ".tsv"}
+    assert [f.name for f in FORMATS.formats] == ["json", "csv", "daily-papers page"]
+
+
+def test_paper_cleans_text_at_the_record_boundary():
+    paper = Paper(
+        title="A \ud800 Title\x00",
+        abstract="Tab\tand\nnewline \x1b[1mbold\x9b",
+        authors=["Ann \udcff", "Bo\x07b"],
+        categories=["cs.\x00CL"],
+        doi="10.1/\ud800",
+        sources=[Source(name="bad-\udcff.jsonl", date="Jul\x00 4")],
+    )
+    assert paper.title == "A \ufffd Title" and paper.abstract == "Tab and newline [1mbold"
+    assert paper.authors == ["Ann \ufffd", "Bob"] and paper.categories == ["cs.CL"] and paper.doi == "10.1/\ufffd"
+    assert paper.sources == [Source("bad-\ufffd.jsonl", "Jul 4")]
+    json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8")  # encodable everywhere
+    assert clean_text("plain text\tstays\n") == "plain text\tstays\n"

@@ -1,0 +1,226 @@
+"""Daily-papers pages saved as text: the scraped listing of a "daily papers" site.
+
+Site boilerplate and a date line ("Jul 4") at the top, then title / abstract pairs, either
+separated by blank lines or one per line with no blank lines at all. Titles and abstracts are
+told apart by shape (abstracts are long or several sentences), so hard-wrapped lines and
+paragraphs are joined. Boilerplate is dropped wherever it appears and is also the evidence that
+a file is such a page. This format is tried last: it claims any text, and backs out
+(``NotThisFormat``) when the text does not look like a page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.records import Paper, ReadError, Source, clean_text, collapse_ws
+
+from .fields import RecordSink, text_problem
+from .metadata import MONTH_RE, iso_date
+from .registry import NotThisFormat
+from .textfile import MAX_LINE_CHARS, Rejected, TextFile, too_long
+
+
+class DailyPageFormat:
+    name = "daily-papers page"
+    extensions = (".txt",)
+    description = "daily-papers page text (.txt)"
+    fallback = True  # claims any text: every other format is tried first
+
+    def claims(self, src: TextFile) -> bool:
+        return True
+
+    def read(self, src: TextFile) -> tuple[list[Paper], list[ReadError]]:
+        sink = RecordSink(src)
+        lines: list[tuple[int, str | None]] = []
+        overlong: list[tuple[int, int]] = []
+        for lineno, text, length in src.lines():
+            if text is None:
+                overlong.append((lineno, length))
+                lines.append((lineno, None))
+                sink.error(too_long(length), line=lineno)
+                continue
+            body = text[:-1] if text.endswith(("\n", "\r")) else text
+            body = body[:-1] if body.endswith("\r") else body
+            # lone CRs (old Mac line ends) break lines too
+            lines.extend((lineno, part) for part in body.split("\r"))
+        page = _parse_page(lines)
+        if overlong and not page.units:
+            lineno, length = overlong[0]
+            raise Rejected(
+                f"nothing to read: every non-blank line is too long (line {lineno} is {length:,} characters, "
+                f"limit {MAX_LINE_CHARS:,} characters per line)",
+                lineno,
+            )
+        looks_like_page = page.markers > 0 or (len(page.papers) >= 2 and len(page.papers) > len(page.errors))
+        if not looks_like_page:
+            raise NotThisFormat("not a daily-papers page, JSON or CSV with a header row")
+        if not page.papers and not page.errors:
+            raise Rejected("daily-papers page without any paper")
+        for message, lineno in page.errors:
+            sink.error(message, line=lineno)
+        for title, abstract, lineno, page_date in page.papers:
+            problem = sink.undecodable(title, abstract)
+            title, abstract = collapse_ws(clean_text(title)), collapse_ws(clean_text(abstract))
+            problem = problem or text_problem(title, abstract) or _empty(title, abstract)
+            if problem:
+                sink.error(problem, line=lineno)
+                continue
+            sink.papers.append(
+                Paper(
+                    title=title,
+                    abstract=abstract,
+                    date=_iso_from_page_date(page_date),
+                    sources=[Source(name=src.path.name, date=page_date)],
+                )
+            )
+        return sink.result()
+
+
+def _empty(title: str, abstract: str) -> str | None:
+    """A title or abstract that was only control characters."""
+    for what, text in (("title", title), ("abstract", abstract)):
+        if not text:
+            return f"empty {what} (only control characters)"
+    return None
+
+
+
+
+# site text: dropped wherever it appears, and evidence that the file is such a page
+_SITE_TEXT = re.compile(
+    r"subscribe|daily papers|trending papers|"
+    r"get trending papers in your email inbox(?: once a day)?!?|"
+    r"by\s*ak and the research community",
+    re.I,
+)
+# markers and navigation: dropped, but too common to prove anything ("new" badges, counts)
+_NOISE = re.compile(r"new|(?:load|show|see) more|previous|next|\d+", re.I)
+# site text glued to the first title, e.g. "SubscribePrompt, Translate, ..."
+_GLUED_BOILERPLATE = re.compile(
+    r"(?i:subscribe|daily papers|by\s*ak and the research community)(?=[A-Z0-9\"'(\[])"
+)
+_PAGE_DATE = re.compile(rf"(?:{MONTH_RE})\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?", re.I)
+_SENTENCE_END = re.compile(r"[a-z0-9)\]%][.!]\s+[A-Z(]")
+_TITLE_JOINERS = re.compile(
+    r"(?:[:\-–—,&(/]|\b(?:and|or|of|for|the|with|in|on|to|a|an|via|from|by))$", re.I
+)
+
+
+class _Unit:
+    __slots__ = ("text", "lineno", "date", "abstract_like")
+
+    def __init__(self, text: str, lineno: int, date: str | None) -> None:
+        self.text = text
+        self.lineno = lineno
+        self.date = date
+        self.abstract_like = _looks_like_abstract(text)
+
+
+class _Page:
+    def __init__(self) -> None:
+        self.markers = 0
+        self.units: list[_Unit] = []
+        self.papers: list[tuple[str, str, int, str | None]] = []
+        self.errors: list[tuple[str, int]] = []
+
+
+def _looks_like_abstract(text: str) -> bool:
+    """Abstracts are long or several sentences; titles are short (and may end in "?" or "...")."""
+    if len(text) > 300 or len(_SENTENCE_END.findall(text)) >= 2:
+        return True
+    return text.endswith(".") and not text.endswith("..") and len(text.split()) >= 25
+
+
+def _is_page_date(text: str) -> bool:
+    return bool(_PAGE_DATE.fullmatch(text))
+
+
+def _iso_from_page_date(page_date: str | None) -> str | None:
+    """Only a date line that carries a year ("Jul 4, 2024") gives the paper a date."""
+    if page_date and re.search(r"\d{4}$", page_date):
+        return iso_date(page_date)
+    return None
+
+
+def _parse_page(lines: list[tuple[int, str | None]]) -> _Page:
+    page = _Page()
+    # 1. drop boilerplate and date lines, group the rest into blocks (runs of non-blank lines)
+    blocks: list[list[tuple[int, str, str | None]]] = [[]]
+    current_date: str | None = None
+    for lineno, raw in lines:
+        text = collapse_ws(raw) if raw is not None else ""
+        if not text or raw is None:
+            blocks.append([])
+            continue
+        if _SITE_TEXT.fullmatch(text) or _NOISE.fullmatch(text):
+            page.markers += bool(_SITE_TEXT.fullmatch(text))
+            blocks.append([])
+            continue
+        if _is_page_date(text):
+            page.markers += 1
+            current_date = text
+            blocks.append([])
+            continue
+        glued = _GLUED_BOILERPLATE.match(text)
+        if glued:
+            page.markers += 1
+            text = text[glued.end():].strip()
+        blocks[-1].append((lineno, text, current_date))
+
+    # 2. blocks -> units. A block without any long line is one hard-wrapped title or abstract;
+    #    a block mixing short and long lines is the one-line-each layout: one unit per line.
+    for block in blocks:
+        if not block:
+            continue
+        if len(block) > 1 and not any(_looks_like_abstract(t) for _, t, _ in block):
+            lineno, _, date = block[0]
+            page.units.append(_Unit(" ".join(t for _, t, _ in block), lineno, date))
+        else:
+            page.units.extend(_Unit(t, n, d) for n, t, d in block)
+
+    # 3. units -> title/abstract pairs, by structure: a title, then its abstract
+    title: list[_Unit] = []
+    last: list | None = None  # [title, abstract parts, lineno, date] of the previous paper
+
+    def finish(abstract: _Unit) -> None:
+        nonlocal title, last
+        last = [" ".join(u.text for u in title), [abstract.text], title[0].lineno, title[0].date]
+        page.papers.append(last)  # type: ignore[arg-type]
+        title = []
+
+    units = page.units
+    for i, unit in enumerate(units):
+        nxt = units[i + 1] if i + 1 < len(units) else None
+        if not title:
+            if not unit.abstract_like:
+                title = [unit]
+            elif last is not None:
+                last[1].append(unit.text)  # a further paragraph / wrapped part of the abstract
+            else:
+                page.errors.append((f"abstract without a title: {_clip(unit.text)}", unit.lineno))
+            continue
+        if unit.abstract_like:
+            finish(unit)
+        elif nxt is not None and nxt.abstract_like:
+            # title, short line, abstract: a title wrapped over two lines, or a title with no abstract
+            prev = title[-1].text
+            if _TITLE_JOINERS.search(prev) or unit.text[:1].islower():
+                title.append(unit)
+            else:
+                page.errors.append((f"title without an abstract: {_clip(prev)}", title[0].lineno))
+                title = [unit]
+        elif len(unit.text.split()) >= 8:
+            finish(unit)  # a short abstract between two titles
+        else:
+            page.errors.append((f"title without an abstract: {_clip(title[-1].text)}", title[0].lineno))
+            title = [unit]
+    if title:
+        page.errors.append(
+            (f"title without an abstract: {_clip(' '.join(u.text for u in title))}", title[0].lineno)
+        )
+    page.papers = [(t, " ".join(parts), n, d) for t, parts, n, d in page.papers]  # type: ignore[misc]
+    return page
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")

@@ -1,0 +1,107 @@
+"""Read files and directories: the entry points behind ``read_file`` and ``read_paths``.
+
+Nothing here raises for bad input: problems come back as ``ReadError``s and every good record of
+a file is still returned. An error with ``whole_file=True`` means the file (or directory) was
+rejected whole and no paper was read from it; one with ``notice=True`` only says how the file
+was read (its encoding, when not UTF-8).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ingest.records import Paper, ReadError
+
+from .registry import FORMATS
+from .textfile import Rejected, open_text
+
+
+def read_file(path: str | Path) -> tuple[list[Paper], list[ReadError]]:
+    """Read one file. Returns the papers read and the problems found (never raises for bad input)."""
+    p = Path(path)
+    try:
+        src = open_text(p)
+    except Rejected as exc:
+        return [], [_whole(p, exc.message, exc.line)]
+    except FileNotFoundError:
+        return [], [_whole(p, "no such file or directory")]
+    except OSError as exc:
+        return [], [_whole(p, f"cannot read file: {exc.strerror or exc}")]
+    except Exception as exc:  # a reader bug must not stop a whole ingest run
+        return [], [_whole(p, f"could not be read ({type(exc).__name__}: {exc})")]
+    with src.fh:
+        try:
+            papers, errors = FORMATS.read(src)
+        except Rejected as exc:
+            return [], [_whole(p, exc.message, exc.line)]
+        except OSError as exc:
+            return [], [_whole(p, f"cannot read file: {exc.strerror or exc}")]
+        except Exception as exc:
+            return [], [_whole(p, f"could not be read ({type(exc).__name__}: {exc})")]
+    note = src.encoding_note()
+    if note:
+        errors.insert(0, ReadError(path=str(p), message=note, notice=True))
+    return papers, errors
+
+
+def read_paths(paths: Iterable[str | Path]) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]:
+    """Read files and directories, yielding ``(file, papers, errors)`` per file.
+
+    Directories are expanded recursively, in name order, skipping hidden files and folders
+    and files whose extension no format owns; symlinked folders are not followed. A missing
+    path, a directory without any supported file, and a folder that cannot be listed each
+    yield one whole-file error for that path.
+    """
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            yield from _read_dir(p)
+        else:
+            papers, errors = read_file(p)
+            yield p, papers, errors
+
+
+def _read_dir(root: Path) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]:
+    found, unreadable = _expand_dir(root)
+    if not found and not unreadable:
+        exts = ", ".join(sorted(FORMATS.extensions))
+        yield root, [], [_whole(root, f"no supported files in directory (looked for {exts})")]
+        return
+    entries = [(f, None) for f in found] + [(d, err) for d, err in unreadable.items()]
+    for path, error in sorted(entries, key=lambda e: _relative_parts(e[0], root)):
+        if error is not None:
+            yield path, [], [error]
+        else:
+            papers, errors = read_file(path)
+            yield path, papers, errors
+
+
+def _expand_dir(root: Path) -> tuple[list[Path], dict[Path, ReadError]]:
+    """Supported files under ``root``, and one error per folder that could not be listed."""
+    found: list[Path] = []
+    unreadable: dict[Path, ReadError] = {}
+
+    def on_error(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        unreadable[where] = _whole(where, f"cannot read directory: {exc.strerror or exc}; skipped")
+
+    extensions = FORMATS.extensions
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith(".") and Path(name).suffix.lower() in extensions:
+                found.append(Path(dirpath) / name)
+    return found, unreadable
+
+
+def _relative_parts(path: Path, root: Path) -> tuple[str, ...]:
+    try:
+        return path.relative_to(root).parts
+    except ValueError:
+        return path.parts
+
+
+def _whole(path: Path, message: str, line: int | None = None) -> ReadError:
+    return ReadError(path=str(path), message=message, line=line, whole_file=True)
