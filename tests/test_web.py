@@ -103,50 +103,50 @@ def test_mode_and_warnings_are_shown():
     assert 'class="ap-warning"' in web.render_sources(llm, 1) and "2 citations removed" in web.render_answer(llm, 1)
 
 
-def test_chat_history_round_trips_to_plain_text():
-    """What the page shows is given back to `ask` as plain text the follow-up condenser understands."""
-    from assistant.conversation import cited_titles
+def test_the_page_keeps_turns_so_follow_ups_know_what_was_cited(tmp_path, tiny_papers):
+    """The chat shows escaped HTML; the assistant gets the plain question and the cited paper ids."""
+    from assistant import Assistant
 
-    answer = xss_answer()
-    history = [{"role": "user", "content": [{"type": "text", "text": web.esc("What is <the> zorblax effect?")}]},
-               {"role": "assistant", "content": [{"type": "text", "text": web.render_answer(answer, 1)}]}]
-    plain = web.history_for_assistant(history)
-    assert plain[0] == {"role": "user", "content": "What is <the> zorblax effect?"}
-    assert f'"{XSS_TITLE}" [1]' in plain[1]["content"] and "<a " not in plain[1]["content"]
-    assert cited_titles(plain[1]["content"]) == [XSS_TITLE]
-    # API clients send plain text: kept as it is
-    api = [{"role": "assistant", "content": "About <SEG> tokens [1] & more"}]
-    assert web.history_for_assistant(api, rendered=False)[0]["content"] == "About <SEG> tokens [1] & more"
+    assistant = Assistant(index_dir=tmp_path / "index")
+    assistant.ingest([write_jsonl(tmp_path / "p.jsonl", tiny_papers)])
+    question = "Which papers train a <hypernetwork> to predict embeddings for new tokens?"
+    chat = [{"role": "user", "content": [{"type": "text", "text": web.esc(question)}]}]
+    shown = []  # (the bubble, the panel) at each step: the lists are updated in place
+    for chat, sections, turns, panel in web.respond(assistant, chat, [], []):
+        shown.append((chat[-1]["content"], panel))
+    assert "ap-pending" in shown[0][0] and shown[0][1] is None  # while streaming the panel is unchanged
+    assert web.esc(question) in chat[0]["content"][0]["text"] and "ap-foot" in shown[-1][0]
+    assert turns[0]["question"] == question  # plain text, not the escaped HTML
+    assert turns[0]["cited"] == ["arxiv:2401.00001"]
+    assert 'id="src-1-1"' in panel and len(sections) == 1
+    chat.append({"role": "user", "content": "How much does it improve perplexity?"})
+    chat, sections, turns, panel = list(web.respond(assistant, chat, sections, turns))[-1]
+    assert len(turns) == 2 and turns[1]["cited"][0] == "arxiv:2401.00001"
+    assert "Hypernetworks for Embedding New Tokens" in turns[1]["standalone"]  # the cited paper, carried over
+    assert 'id="src-2-1"' in panel and "Earlier answer 1" in panel
 
 
 def test_filters_from_the_controls():
     assert web.make_filters([], [], "", "") is None
     f = web.make_filters(["p.txt"], ["cs.CL "], "2024", "2024-06")
     assert f.sources == ["p.txt"] and f.categories == ["cs.CL"] and f.date_to == "2024-06"
-    with pytest.raises(ValueError, match="not a date"):
+    with pytest.raises(ValueError, match="'last week' is not a date"):  # SearchFilters.coerce's one line
         web.make_filters(None, None, "last week", "")
 
 
-def test_upload_size_cap_and_record_errors(tmp_path, monkeypatch):
-    class FakeAssistant:
-        def ingest(self, paths, on_error=None, progress=False):
-            from ingest.pipeline import IngestReport
+def test_page_css_and_js_are_package_files():
+    import tomllib
 
-            on_error("bad.jsonl:2: record has no abstract")
-            return IngestReport(records_read=1, added=1, papers_total=10, errors=[])
+    from assistant.web.serve import STATIC
 
-    big, small = tmp_path / "big.jsonl", tmp_path / "bad.jsonl"
-    big.write_bytes(b"x" * 2048)
-    small.write_text("{}\n")
-    monkeypatch.setattr(web, "MAX_UPLOAD_BYTES", 1024)
-    steps = list(web.ingest_uploads(FakeAssistant(), [str(big), str(small)]))
-    status, done = steps[-1]
-    assert done and all(not d for _s, d in steps[:-1])
-    assert "over the 50 MB upload limit" in status and "bad.jsonl:2: record has no abstract" in status
-    assert "1 paper added" in status
+    assert "a.ap-cite" in (STATIC / "page.css").read_text(encoding="utf-8")
+    assert "ap-active" in (STATIC / "page.js").read_text(encoding="utf-8")
+    setuptools = tomllib.loads((STATIC.parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "assistant.web" in setuptools["packages"]
+    assert {"static/*.css", "static/*.js"} <= set(setuptools["package-data"]["assistant.web"])
 
 
-def test_binding_beyond_localhost_needs_a_login(tmp_path, capsys):
+def test_binding_beyond_localhost_needs_a_login(tmp_path, capsys, monkeypatch):
     assert web.check_binding("127.0.0.1", None) is None and web.check_binding("localhost", None) is None
     assert web.check_binding("::1", None) is None
     assert web.check_binding("0.0.0.0", "ann:s3cret") == ("ann", "s3cret")
@@ -162,6 +162,9 @@ def test_binding_beyond_localhost_needs_a_login(tmp_path, capsys):
     started = time.perf_counter()
     assert main(["serve", "--host", "0.0.0.0", "--index-dir", str(tmp_path)]) == 1
     assert "refusing to serve on 0.0.0.0" in capsys.readouterr().err
+    monkeypatch.setenv("ASKPAPERS_HOST", "::")  # the default comes from the settings
+    assert main(["serve", "--index-dir", str(tmp_path)]) == 1
+    assert "refusing to serve on ::" in capsys.readouterr().err
     assert time.perf_counter() - started < 2  # refused before gradio loads or the index opens
     with pytest.raises(web.WebError):
         web.serve(Assistant(index_dir=tmp_path), host="0.0.0.0", port=free_port(), block=False)
@@ -251,7 +254,7 @@ def test_uploaded_papers_are_searchable_at_once(client, tmp_path):
     assert "gradio" not in status and "askpapers:" not in status  # ... naming the file, not its temp path
     answer = client.predict("What do zorblax dots track?", api_name="/ask")
     assert answer["papers"][0]["title"] == "Zorblax Dots Track Axolotl Limb Regeneration"
-    assert '"Zorblax Dots Track Axolotl Limb Regeneration" [1]' in answer["text"]
+    assert '"Zorblax Dots Track Axolotl Limb Regeneration"' in answer["text"] and "[1]" in answer["text"]
     # (not asserting `not refused`: right after an in-process ingest the store sometimes misses the
     # new chunk in dense retrieval (dense_score 0, BM25 still finds it), which can tip the offline
     # answer into a refusal naming the paper; reported, it is ingest/store.py's to fix)

@@ -1,0 +1,259 @@
+"""Papers uploaded through the chat page: only files this page received, a record cap, progress, cancel.
+
+An upload runs as an `UploadJob` in its own thread: the page's event handler only polls it for a
+status line, so a Cancel click (or a client that goes away) stops the job between two batches of
+papers, and the index is committed either way (what was embedded is searchable, nothing is half
+written). Questions keep being answered meanwhile: they run in another concurrency group.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .render import esc
+
+log = logging.getLogger("askpapers.web")
+
+UPLOAD_BATCH = 64  # papers embedded between two cancel checks (about 2 s on 2 cores)
+SHOWN_ERRORS = 100  # problems listed in the status; the rest are counted
+
+
+@dataclass
+class UploadLimits:
+    """What one upload may hold (from the settings `upload_max_mb` and `upload_max_records`)."""
+
+    max_mb: int = 50
+    max_records: int = 20_000
+
+    @classmethod
+    def from_settings(cls, settings) -> "UploadLimits":
+        return cls(max_mb=settings.upload_max_mb, max_records=settings.upload_max_records)
+
+
+def upload_paths(values: Iterable | None) -> list[str]:
+    """The file paths in a `gr.File` value (strings, or objects with a `.path` / `.name`)."""
+    paths = []
+    for v in values or []:
+        path = v if isinstance(v, str) else getattr(v, "path", None) or getattr(v, "name", None)
+        if path:
+            paths.append(str(path))
+    return paths
+
+
+def received_by(demo) -> Callable[[str], bool]:
+    """A check that a path is a file this page's upload route received.
+
+    Gradio copies every file named in a request into its upload folder before our handler runs
+    (a server path or URL named by a hostile client included), so being in that folder proves
+    nothing. Its upload route also records each file it writes in `Blocks.upload_file_set`: only
+    those are accepted (resolved, so a symlink cannot lead outside). If gradio drops that set,
+    every path is refused (tests/test_web_uploads.py fails then).
+    """
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+
+    def received(path: str) -> bool:
+        received_set = getattr(demo, "upload_file_set", None) or ()
+        if os.path.abspath(path) not in {os.path.abspath(p) for p in received_set}:
+            return False
+        try:
+            real = Path(path).resolve(strict=True)
+        except OSError:
+            return False
+        return real.is_file() and real.is_relative_to(folder)
+
+    return received
+
+
+def refusal(path: str) -> str:
+    """The one line shown for a path the page did not receive in an upload."""
+    return f"{Path(path).name}: refused: only files uploaded through this page can be added"
+
+
+def _file_error(line: str, path: str, name: str) -> str:
+    """A reader's one-line error, naming the uploaded file as the user knows it (no temp path)."""
+    return line.removeprefix("askpapers: ").replace(str(path), name)
+
+
+@dataclass
+class _Progress:
+    file_no: int = 0
+    name: str = ""
+    phase: str = "waiting"  # waiting | reading | embedding | committing | done
+    papers_done: int = 0
+    papers_total: int = 0
+    records_used: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class UploadJob:
+    """Ingest uploaded files in a thread, in bounded batches, checking for a cancel between them."""
+
+    def __init__(self, index, files: list[tuple[str, str]], limits: UploadLimits, lock: threading.Lock,
+                 errors: Iterable[str] = (), batch: int = UPLOAD_BATCH) -> None:
+        from ingest.pipeline import IngestReport
+
+        self.index = index
+        self.files = files  # (path, name shown to the user)
+        self.limits = limits
+        self.batch = batch
+        self._lock = lock
+        self.report = IngestReport()
+        self.progress = _Progress(errors=list(errors))
+        self.papers_in_index: int | None = None
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="askpapers-upload", daemon=True)
+
+    # ---------------------------------------------------------------- control
+    def start(self) -> "UploadJob":
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop before the next batch; what is already embedded stays and is committed."""
+        self.cancelled.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    def run(self) -> "UploadJob":
+        """Run in the calling thread (tests, scripts)."""
+        self._run()
+        return self
+
+    # ---------------------------------------------------------------- work
+    def _run(self) -> None:
+        p = self.progress
+        try:
+            with self._lock:  # one writer at a time; questions go on meanwhile
+                try:
+                    for i, (path, name) in enumerate(self.files, start=1):
+                        if self.cancelled.is_set():
+                            break
+                        p.file_no, p.name, p.papers_done, p.papers_total = i, name, 0, 0
+                        self._ingest_file(path, name)
+                except Exception as exc:  # keep the page alive; the log has the traceback
+                    log.exception("upload of %s failed", p.name)
+                    p.errors.append(f"{p.name}: could not be added ({type(exc).__name__}: {exc})")
+                finally:
+                    p.phase = "committing"
+                    self._commit()
+        finally:
+            p.phase = "done"
+            self.done.set()
+
+    def _ingest_file(self, path: str, name: str) -> None:
+        from ingest.dedupe import dedupe
+        from ingest.pipeline import ingest_papers
+
+        p = self.progress
+        papers = self._read(path, name)
+        if not papers:
+            return
+        papers = dedupe(papers)
+        p.phase, p.papers_total = "embedding", len(papers)
+        for start in range(0, len(papers), self.batch):
+            if self.cancelled.is_set():
+                return
+            ingest_papers(papers[start:start + self.batch], self.index, self.report, progress=False)
+            p.papers_done = min(start + self.batch, len(papers))
+
+    def _read(self, path: str, name: str) -> list:
+        """The file's papers, or [] after one line when it is too big or has too many records."""
+        from ingest.readers import read_paths
+
+        p = self.progress
+        p.phase = "reading"
+        max_bytes = self.limits.max_mb * 1024 * 1024
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:
+            p.errors.append(f"{name}: cannot read the upload ({exc.strerror or exc})")
+            return []
+        if size > max_bytes:
+            p.errors.append(f"{name}: {size / 1024 / 1024:.1f} MB is over the {self.limits.max_mb} MB upload "
+                            "limit; use `askpapers ingest` for big files")
+            return []
+        papers, errors = [], []
+        for _path, file_papers, file_errors in read_paths([path]):
+            papers.extend(file_papers)
+            errors.extend(file_errors)
+        records = len(papers) + sum(1 for e in errors if not e.whole_file)
+        room = self.limits.max_records - p.records_used
+        if records > room:
+            already = f" ({p.records_used:,} already in this upload)" if p.records_used else ""
+            p.errors.append(f"{name}: {records:,} records is over the limit of {self.limits.max_records:,} "
+                            f"records per upload{already}; nothing from it was added "
+                            "(split it, or use `askpapers ingest`)")
+            return []
+        p.records_used += records
+        self.report.files_read += 1
+        self.report.records_read += len(papers)
+        p.errors.extend(_file_error(str(e), path, name) for e in errors)
+        return papers
+
+    def _commit(self) -> None:
+        """Make what was written searchable (also after a cancel or an error mid-way)."""
+        try:
+            if self.index.needs_commit():
+                self.index.commit()
+            self.papers_in_index = len(self.index.side.table)
+        except Exception as exc:
+            log.exception("commit after upload failed")
+            self.progress.errors.append(f"the index could not be updated ({type(exc).__name__}: {exc}); "
+                                        "run `askpapers ingest` again on the file")
+
+    # ---------------------------------------------------------------- status
+    def status_html(self) -> str:
+        """The status line under the upload box: progress while running, the summary at the end."""
+        p = self.progress
+        if p.phase != "done":
+            where = f"<b>{esc(p.name)}</b> ({p.file_no}/{len(self.files)})" if p.name else "the upload"
+            if p.phase == "embedding":
+                step = f"Embedding {where}: {p.papers_done:,} of {p.papers_total:,} papers"
+            elif p.phase == "committing":
+                step = "Making the new papers searchable"
+            elif p.phase == "waiting":
+                step = "Waiting for another upload to finish"
+            else:
+                step = f"Reading {where}"
+            stopping = " Cancelling after this batch…" if self.cancelled.is_set() else ""
+            return f'<div class="ap-upload-status">{step}…{stopping}</div>'
+        return f'<div class="ap-upload-status">{self._summary()}{render_problems(p.errors)}</div>'
+
+    def _summary(self) -> str:
+        r, p = self.report, self.progress
+        added = r.added
+        total = f" The index now holds {self.papers_in_index:,} papers." if self.papers_in_index is not None else ""
+        cancelled = ""
+        if self.cancelled.is_set():
+            cancelled = (f'<span class="ap-err">Cancelled</span> at {esc(p.name)}: {p.papers_done:,} of '
+                         f"{p.papers_total:,} papers processed; what was added is kept. ")
+        return (f'{cancelled}<span class="ap-ok">{added} paper{"s" if added != 1 else ""} added</span>, '
+                f"{r.updated + r.sources_updated} updated, {r.unchanged} unchanged ({r.records_read} records read)."
+                f"{total}" + (" New papers are searchable now." if added or r.updated else ""))
+
+
+def render_problems(errors: list[str]) -> str:
+    """The one-line problems of an upload as a list (the first SHOWN_ERRORS of them)."""
+    if not errors:
+        return ""
+    shown = errors[:SHOWN_ERRORS]
+    more = len(errors) - len(shown)
+    return (f"<div>{len(errors)} problem{'s' if len(errors) != 1 else ''}:</div><ul>"
+            + "".join(f'<li class="ap-err">{esc(e)}</li>' for e in shown) + "</ul>"
+            + (f"<div>… and {more} more</div>" if more else ""))
+
+
+def nothing_to_add(refusals: list[str]) -> str:
+    """The status when no file of the request can be read."""
+    if not refusals:
+        return '<div class="ap-upload-status">Choose one or more files to add.</div>'
+    return f'<div class="ap-upload-status">Nothing added.{render_problems(refusals)}</div>'
