@@ -602,8 +602,8 @@ def test_a_new_format_is_one_class_and_one_registration(tmp_path, monkeypatch):
 def test_extensions_come_from_the_registry():
     from ingest.readers import EXTENSIONS, FORMATS
 
-    assert EXTENSIONS == FORMATS.extensions == {".txt", ".jsonl", ".ndjson", ".json", ".csv", ".tsv"}
-    assert [f.name for f in FORMATS.formats] == ["json", "csv", "daily-papers page"]
+    assert EXTENSIONS == FORMATS.extensions == {".txt", ".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".pdf"}
+    assert [f.name for f in FORMATS.formats] == ["json", "csv", "pdf", "daily-papers page"]
 
 
 def test_paper_cleans_text_at_the_record_boundary():

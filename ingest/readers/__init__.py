@@ -21,6 +21,7 @@ from .csv_format import CsvFormat
 from .daily_page import DailyPageFormat
 from .files import read_file, read_paths
 from .json_format import JsonFormat
+from .pdf_format import PdfFormat
 from .registry import FORMATS, Format, NotThisFormat, Registry
 
 __all__ = ["SUPPORTED", "EXTENSIONS", "FORMATS", "Format", "NotThisFormat", "Registry", "read_file", "read_paths"]
@@ -29,6 +30,7 @@ __all__ = ["SUPPORTED", "EXTENSIONS", "FORMATS", "Format", "NotThisFormat", "Reg
 FORMATS.register(JsonFormat())
 FORMATS.register(CsvFormat())
 FORMATS.register(DailyPageFormat())
+FORMATS.register(PdfFormat())
 
 #: Extensions picked up when a directory is expanded (files named explicitly are always read).
 EXTENSIONS: frozenset[str] = FORMATS.extensions

@@ -21,6 +21,9 @@ from .textfile import Rejected, open_text
 def read_file(path: str | Path) -> tuple[list[Paper], list[ReadError]]:
     """Read one file. Returns the papers read and the problems found (never raises for bad input)."""
     p = Path(path)
+    binary = FORMATS.binary_for(p)
+    if binary is not None:  # e.g. a PDF: the format reads the file's bytes itself
+        return _read_binary(p, binary)
     try:
         src = open_text(p)
     except Rejected as exc:
@@ -44,6 +47,20 @@ def read_file(path: str | Path) -> tuple[list[Paper], list[ReadError]]:
     if note:
         errors.insert(0, ReadError(path=str(p), message=note, notice=True))
     return papers, errors
+
+
+def _read_binary(p: Path, fmt) -> tuple[list[Paper], list[ReadError]]:
+    """Read a file with a binary format; any refusal or failure is one whole-file error."""
+    try:
+        return fmt.read_path(p)
+    except Rejected as exc:
+        return [], [_whole(p, exc.message, exc.line)]
+    except FileNotFoundError:
+        return [], [_whole(p, "no such file or directory")]
+    except OSError as exc:
+        return [], [_whole(p, f"cannot read file: {exc.strerror or exc}")]
+    except Exception as exc:  # a reader bug must not stop a whole ingest run
+        return [], [_whole(p, f"could not be read ({type(exc).__name__}: {exc})")]
 
 
 def read_paths(paths: Iterable[str | Path]) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]:

@@ -79,6 +79,15 @@ class Registry:
         """Extensions picked up when a directory is expanded (named files are always read)."""
         return frozenset(ext for fmt in self.formats for ext in fmt.extensions)
 
+    def binary_for(self, path) -> Format | None:
+        """The binary format (``binary = True``, e.g. PDF) that owns ``path``'s extension, if any.
+
+        A binary format is not handed a decoded ``TextFile``: it reads the file itself with
+        ``read_path(path) -> (papers, errors)`` and refuses it whole with ``Rejected``.
+        """
+        ext = path.suffix.lower()
+        return next((f for f in self.formats if getattr(f, "binary", False) and ext in f.extensions), None)
+
     def supported(self) -> str:
         """One line saying what can be read."""
         return "; ".join(fmt.description for fmt in self.formats) + ". " + RECORDS_NOTE
