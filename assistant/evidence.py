@@ -14,14 +14,13 @@ The same measure checks LLM answers (see citations.py), so both modes are held t
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
 
 import numpy as np
 
-from ingest.side_index import SideIndex, tokenize
+from ingest.store.sparse import SideIndex, tokenize
 
 from .questions import states_new_number, wants_quantity
 from .retrieval import Hit
@@ -89,33 +88,31 @@ class EvidenceScorer:
     # --- building blocks
     def terms(self, text: str) -> dict[str, float]:
         """Informative stemmed terms of `text` with their idf in the index."""
-        vocab = self.side.retriever.vocab_dict if self.side.retriever is not None else {}
-        indptr = self.side.retriever.scores["indptr"] if self.side.retriever is not None else None
-        n = max(1, len(self.side.table))
         out: dict[str, float] = {}
         for t in tokenize([text])[0]:
             if not t or t in _QUESTION_WORDS:
                 continue
             t = _CANONICAL.get(t, t)
-            if t in out:
-                continue
-            tid = vocab.get(t)
-            df = int(indptr[tid + 1] - indptr[tid]) if tid is not None else 0
-            out[t] = math.log((n - df + 0.5) / (df + 0.5) + 1)  # unseen terms weigh the most
+            if t not in out:
+                out[t] = self.side.idf(t)  # unseen terms weigh the most
         return out
 
     def vectors(self, sentences: list[str]) -> np.ndarray:
+        # read what is cached first: trimming the cache below may evict vectors this call needs
         with self._lock:
-            missing = [s for s in dict.fromkeys(sentences) if s not in self._cache]
+            found = {s: self._cache[s] for s in dict.fromkeys(sentences) if s in self._cache}
+            for s in found:
+                self._cache.move_to_end(s)
+        missing = [s for s in dict.fromkeys(sentences) if s not in found]
         if missing:
             embedded = self.embed_model.embed(missing)
+            found.update(zip(missing, embedded))
             with self._lock:
                 for s, v in zip(missing, embedded):
                     self._cache[s] = v
                 while len(self._cache) > SENTENCE_CACHE:
                     self._cache.popitem(last=False)
-        with self._lock:
-            return np.vstack([self._cache[s] for s in sentences]) if sentences else np.zeros((0, 384))
+        return np.vstack([found[s] for s in sentences]) if sentences else np.zeros((0, 384))
 
     @staticmethod
     def coverage(q_terms: dict[str, float], text_terms: set[str], title_terms: set[str] = frozenset()) -> float:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ingest.chunking import parse_chunk_id
 from ingest.filters import SearchFilters
 from ingest.records import Source
 from ingest.store import PaperIndex
+from ingest.store.sparse import SideIndex
 
 CANDIDATES = 100  # chunks / papers taken from each retriever before fusion
 RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion
@@ -33,6 +35,7 @@ class Hit:
     categories: list[str] = field(default_factory=list)
     dense_score: float = 0.0  # best cosine similarity of the paper's chunks (0 if not retrieved densely)
     bm25_score: float = 0.0  # BM25 score of the paper (0 if no keyword match)
+    doi: str | None = None  # the stored DOI, when the source had one (for exports)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -40,15 +43,11 @@ class Hit:
         return d
 
 
-def paper_of_chunk(chunk_id: str) -> str:
-    return chunk_id.rsplit("#", 1)[0]
-
-
 def best_per_paper(ranked: list[tuple[str, float]]) -> list[tuple[str, str, float]]:
     """Chunk ranking → paper ranking: (paper_id, best chunk id, best score), best first."""
     seen: dict[str, tuple[str, float]] = {}
     for cid, score in ranked:
-        seen.setdefault(paper_of_chunk(cid), (cid, score))
+        seen.setdefault(parse_chunk_id(cid)[0], (cid, score))
     return [(pid, cid, score) for pid, (cid, score) in seen.items()]
 
 
@@ -137,6 +136,9 @@ class HybridRetriever:
             vector = np.asarray(index.embed_model.get_query_embedding(query), dtype=np.float32)
             where = filters.chroma_where() if filters else None
             dense = best_per_paper(index.dense(vector.tolist(), min(n, sum(side.table.n_chunks)), where))
+            # one snapshot: while another process ingests, Chroma can hold papers this side index
+            # does not know yet (or no longer); answer from what the side index knows
+            dense = [d for d in dense if d[0] in side.row]
         terms = side.query_terms(query)
         sparse: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "bm25"):
@@ -145,13 +147,33 @@ class HybridRetriever:
         fused = fuse([(p, s) for p, _c, s in dense], sparse, self.fusion, self.weight_dense, self.weight_sparse)
         ranked = sorted(fused, key=lambda pid: -fused[pid])
         if self.feedback and vector is not None and side.vectors is not None and len(ranked) > FEEDBACK_DOCS:
-            ranked, fused = self._feedback(terms, vector, ranked)
-        return self._hits(query, ranked[:k], fused, dense, dict(sparse))
+            ranked, fused = self._feedback(side, terms, vector, ranked)
+        return self._hits(side, query, ranked[:k], fused, dense, dict(sparse))
 
-    def _feedback(self, terms: Counter, vector: np.ndarray, ranked: list[str]) -> tuple[list[str], dict[str, float]]:
-        side = self.index.side
+    def hits_for(self, paper_ids: list[str], query: str) -> list[Hit]:
+        """The given papers, by id, as hits for `query` (in the given order; unknown ids skipped).
+
+        A follow-up's papers are the ones the conversation cited: they are fetched by id, with
+        the dense and BM25 scores `search` would give them, not searched for again.
+        """
+        index = self.index
+        index.refresh()
+        side = index.side
+        known = [pid for pid in dict.fromkeys(paper_ids) if pid in side.row]
+        if not known:
+            return []
+        vector = index.embed_model.get_query_embedding(query)
+        n_chunks = sum(int(side.table.n_chunks[side.row[pid]]) for pid in known)
+        dense = best_per_paper(index.dense(list(vector), n_chunks, {"paper_id": {"$in": known}}))
+        bm25 = side.term_scores(side.query_terms(query))
+        fused = {pid: 0.0 for pid in known}
+        return self._hits(side, query, known, fused, dense, {pid: float(bm25[side.row[pid]]) for pid in known})
+
+    @staticmethod
+    def _feedback(side: SideIndex, terms: Counter, vector: np.ndarray,
+                  ranked: list[str]) -> tuple[list[str], dict[str, float]]:
         cands = [pid for pid in ranked if pid in side.row]
-        rows = np.array([side.row[pid] for pid in cands])
+        rows = np.array([side.row[pid] for pid in cands], dtype=np.int64)
 
         q2 = vector + FEEDBACK_VECTOR_WEIGHT * side.vectors[rows[:FEEDBACK_DOCS]].astype(np.float32).mean(axis=0)
         q2 /= np.linalg.norm(q2) or 1.0
@@ -166,11 +188,12 @@ class HybridRetriever:
         order = np.argsort(-score, kind="stable")
         return [cands[i] for i in order], {cands[i]: float(score[i]) for i in order}
 
-    def _hits(self, query: str, ranked: list[str], fused: dict[str, float], dense: list[tuple[str, str, float]],
-              sparse: dict[str, float]) -> list[Hit]:
+    @staticmethod
+    def _hits(side: SideIndex, query: str, ranked: list[str], fused: dict[str, float],
+              dense: list[tuple[str, str, float]], sparse: dict[str, float]) -> list[Hit]:
+        """Hits read from the same side-index snapshot the ranking used."""
         best_dense = {pid: cid for pid, cid, _s in dense}
         dense_score = {pid: s for pid, _c, s in dense}
-        side = self.index.side
         terms = set(_TOKEN.findall(query.lower()))
         hits = []
         for pid in ranked:
@@ -179,7 +202,7 @@ class HybridRetriever:
                 continue
             passages = rec.get("passages") or [rec["abstract"]]
             if pid in best_dense:
-                n = int(best_dense[pid].rsplit("#", 1)[1])
+                n = parse_chunk_id(best_dense[pid])[1]
                 passage = passages[n] if n < len(passages) else passages[0]
             else:  # found by keywords only: the passage sharing most words with the query
                 passage = max(passages, key=lambda p: _overlap(terms, p))
@@ -197,6 +220,7 @@ class HybridRetriever:
                     categories=list(rec.get("categories") or []),
                     dense_score=round(dense_score.get(pid, 0.0), 6),
                     bm25_score=round(sparse.get(pid, 0.0), 6),
+                    doi=rec.get("doi") or None,
                 )
             )
         return hits

@@ -28,8 +28,18 @@ def _splitter(chunk_size: int, chunk_overlap: int):
     )
 
 
+CHUNK_SEP = "#"  # chunk ids are "<paper_id>#<n>": paper ids may contain '#', the chunk number never does
+
+
 def chunk_id(paper_id: str, index: int) -> str:
-    return f"{paper_id}#{index}"
+    """The id of a paper's `index`-th chunk (deterministic, so re-ingesting replaces, never duplicates)."""
+    return f"{paper_id}{CHUNK_SEP}{index}"
+
+
+def parse_chunk_id(cid: str) -> tuple[str, int]:
+    """(paper id, chunk number) of a chunk id made by `chunk_id`."""
+    paper_id, _, n = cid.rpartition(CHUNK_SEP)
+    return paper_id, int(n)
 
 
 def chunk_paper(paper: Paper, chunk_size: int = 192, chunk_overlap: int = 32) -> list[Chunk]:

@@ -3,7 +3,9 @@
 Incremental and idempotent: a paper whose title and abstract are already stored (all chunks
 present, same content hash) is not embedded again; a paper seen on a new page only has its
 `sources` rewritten (reusing the stored vectors); a changed abstract replaces its old chunks.
-An interrupted run leaves some papers written and others not; the next run completes them.
+A kill at any moment is safe: the first write marks the index pending, and only the commit
+(side index saved atomically, then the generation stamped) clears the mark, so the next run
+sees it and commits even when it finds nothing new to write (see `PaperIndex.begin_write`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Callable, Iterable
 
 from .chunking import chunk_paper
 from .dedupe import dedupe
+from .faults import kill_point
 from .readers import read_paths
 from .records import ARXIV_ABS_URL, Paper, ReadError, is_title_id
+from .settings import Settings
 from .store import PaperIndex, StoredPaper
 
 WRITE_BATCH = 128  # papers embedded and written per step (a crash loses at most one step)
@@ -68,43 +72,55 @@ def read_all(paths: Iterable[str | Path], on_error: Callable[[ReadError], None],
         report.files_read += 1
         report.records_read += len(file_papers)
         for err in errors:
-            report.errors.append(str(err))
+            if not err.notice:  # a notice ("read as cp1252") is printed, not counted as a problem
+                report.errors.append(str(err))
             report.files_rejected += int(err.whole_file)
             on_error(err)
         papers.extend(file_papers)
     return papers
 
 
-def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, progress: bool | None = None) -> None:
+def _resolve_ids(papers: list[Paper], index: PaperIndex) -> dict[str, str]:
+    """One paper, one id: a title-only record joins the stored arXiv record of the same title,
+    and an arXiv record replaces every stored title-only one (keeping its sources).
+
+    Returns {stored title-only id: the id replacing it}. A title-only record left beside its
+    arXiv record by an interrupted run is found here again and replaced on the next run.
+    """
+    by_key = index.paper_ids_by_title_key(sorted({p.title_key for p in papers}))
+    replaced: dict[str, str] = {}
+    for p in papers:
+        stored_ids = by_key.get(p.title_key, [])
+        explicit = [i for i in stored_ids if not is_title_id(i)]
+        if is_title_id(p.paper_id) and explicit:
+            p.paper_id = explicit[0]
+            if p.paper_id.startswith("arxiv:"):
+                p.arxiv_id = p.paper_id.split(":", 1)[1]
+                p.url = p.url or ARXIV_ABS_URL.format(p.arxiv_id)
+        if not is_title_id(p.paper_id):
+            replaced.update({i: p.paper_id for i in stored_ids if is_title_id(i)})
+    return replaced
+
+
+def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, progress: bool | None = None,
+                  write_batch: int = WRITE_BATCH) -> None:
     """Write deduplicated papers into the index (the core of `ingest`, also used by uploads)."""
     settings = index.settings
     papers = dedupe(papers)
     report.papers_in_batch = len(papers)
-
-    # one paper, one id: a title-only record joins the stored arXiv record of the same title,
-    # and an arXiv record replaces a stored title-only one (keeping its sources)
-    by_key = index.paper_ids_by_title_key(sorted({p.title_key for p in papers}))
-    superseded: dict[str, str] = {}
-    for p in papers:
-        stored_id = by_key.get(p.title_key)
-        if not stored_id or stored_id == p.paper_id:
-            continue
-        if is_title_id(p.paper_id) and not is_title_id(stored_id):
-            p.paper_id = stored_id
-            if stored_id.startswith("arxiv:"):
-                p.arxiv_id = stored_id.split(":", 1)[1]
-                p.url = p.url or ARXIV_ABS_URL.format(p.arxiv_id)
-        elif is_title_id(stored_id) and not is_title_id(p.paper_id):
-            superseded[p.paper_id] = stored_id
+    replaced = _resolve_ids(papers, index)
     papers = dedupe(papers)
 
-    stored = index.stored_papers([p.paper_id for p in papers] + list(superseded.values()))
+    stored = index.stored_papers([p.paper_id for p in papers] + list(replaced))
+    olds_of: dict[str, list[str]] = {}  # paper id -> the stored title-only ids it replaces
+    for old_id, new_id in replaced.items():
+        olds_of.setdefault(new_id, []).append(old_id)
     to_embed: list[tuple[Paper, list[str]]] = []  # (paper, its stored chunk ids to replace)
     sources_only: list[tuple[Paper, StoredPaper]] = []
     for p in papers:
-        old = stored.get(p.paper_id) or stored.get(superseded.get(p.paper_id, ""))
-        if old is not None:
-            p = _merged(p, old.paper)
+        for old_id in [p.paper_id, *olds_of.get(p.paper_id, [])]:
+            if old_id in stored:
+                p = _merged(p, stored[old_id].paper)
         current = stored.get(p.paper_id)
         if current is None or not current.complete or current.content_hash != p.content_hash():
             to_embed.append((p, current.chunk_ids if current is not None else []))
@@ -113,16 +129,14 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
         else:
             report.unchanged += 1
 
-    if to_embed or sources_only or superseded:
-        index.record_model()
     for p, current in sources_only:  # metadata only: reuse the stored vectors
         vectors = index.chunk_embeddings(p.paper_id)
         chunks = chunk_paper(p, settings.chunk_size, settings.chunk_overlap)
         if set(vectors) != {c.chunk_id for c in chunks}:  # chunking settings changed: embed again
             to_embed.append((p, current.chunk_ids))
             continue
-        index.delete_chunks(current.chunk_ids)
-        index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks])
+        index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks])  # same ids: in place
+        kill_point("rewritten")
         report.sources_updated += 1
 
     from tqdm import tqdm
@@ -130,8 +144,8 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
     bar = tqdm(total=len(to_embed), unit="paper", desc="embedding", disable=None if progress is None else not progress,
                file=sys.stderr)
     model = index.embed_model if to_embed else None
-    for start in range(0, len(to_embed), WRITE_BATCH):
-        batch = to_embed[start : start + WRITE_BATCH]
+    for start in range(0, len(to_embed), write_batch):
+        batch = to_embed[start : start + write_batch]
         chunked = [(p, chunk_paper(p, settings.chunk_size, settings.chunk_overlap)) for p, _ in batch]
         texts = [c.text for _, chunks in chunked for c in chunks]
         vectors = model.embed(texts)
@@ -140,11 +154,17 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
             for c in chunks:
                 items.append((p, c, p.content_hash(), [float(x) for x in vectors[i]]))
                 i += 1
-        index.delete_chunks([cid for _p, old in batch for cid in old])
+        # write first, then delete what the new version no longer has: a kill in between leaves
+        # both versions (the next run sees two content hashes and writes the paper again), never
+        # neither (that would lose the sources merged from the stored record)
         index.write_chunks(items)
+        kill_point("written")
+        new_ids = {chunk.chunk_id for _p, chunk, _h, _v in items}
+        index.delete_chunks([cid for _p, old in batch for cid in old if cid not in new_ids])
+        kill_point("deleted")
         report.chunks_embedded += len(items)
         for p, old in batch:
-            if old or p.paper_id in superseded:
+            if old or p.paper_id in olds_of:
                 report.updated += 1
             else:
                 report.added += 1
@@ -152,23 +172,25 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
     bar.close()
 
     # drop the title-only records that an arXiv record has replaced (after the new one is written)
-    gone = [cid for new_id, old_id in superseded.items() if old_id != new_id and old_id in stored
-            for cid in stored[old_id].chunk_ids]
+    gone = [cid for old_id in replaced if old_id in stored for cid in stored[old_id].chunk_ids]
     if gone:
+        kill_point("superseded")
         index.delete_chunks(gone)
 
 
 def ingest(
     paths: Iterable[str | Path],
-    settings=None,
+    settings: Settings | None = None,
     index: PaperIndex | None = None,
     on_error: Callable[[ReadError], None] | None = None,
     progress: bool | None = None,
+    write_batch: int = WRITE_BATCH,
 ) -> IngestReport:
     """Read `paths` (files or directories) into the index and return what happened.
 
     Each bad file or record is reported through `on_error` (default: one line on stderr) and
-    every good record still goes in.
+    every good record still goes in. The run commits when it wrote anything, and also when an
+    earlier run was interrupted (the index is pending) or the side index disagrees with Chroma.
     """
     started = time.perf_counter()
     if index is None:
@@ -179,8 +201,9 @@ def ingest(
     report = IngestReport()
     papers = read_all(paths, on_error, report)
     if papers:
-        ingest_papers(papers, index, report, progress)
-    if report.added or report.updated or report.sources_updated or index.generation is None:
+        ingest_papers(papers, index, report, progress, write_batch)
+    kill_point("before-commit")
+    if index.needs_commit():
         index.commit()
     table = index.side.table
     report.papers_total = len(table)

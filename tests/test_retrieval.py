@@ -84,3 +84,55 @@ def test_rrf_rewards_agreement():
     assert max(fused, key=fused.get) == "b"  # second in both beats first in one
     assert fused["a"] == fused["d"]
     assert set(fused) == {"a", "b", "c", "d"}
+
+
+def test_dense_hits_the_side_index_does_not_know_are_dropped(tiny_index):
+    """While another process ingests, Chroma can return papers this reader's side index lacks:
+    the search answers from the side index's snapshot instead of failing (issue 8, item 2)."""
+    index = tiny_index.index
+    real = index.dense
+
+    ghosts = [f"arxiv:9999.{i:05d}" for i in range(8)]
+
+    def with_unknown(vector, n, where=None):
+        return [(f"{g}#0", 0.99) for g in ghosts] + real(vector, n, where)
+
+    index.dense = with_unknown
+    for filters in (None, {"date_from": "2007"}, {"categories": ["cs.CL"]}):
+        hits = tiny_index.search("language model decoding", k=10, filters=filters)
+        assert hits and not {h.paper_id for h in hits} & set(ghosts)
+    # only unknown papers from Chroma, none from BM25: this raised IndexError in the feedback stage
+    assert tiny_index.search("language model decoding", k=10, filters={"date_from": "2030"}) == []
+
+
+class _FlakyCollection:
+    """A collection whose first `fail` queries raise what Chroma raises during another's writes."""
+
+    def __init__(self, real, fail: int) -> None:
+        self.real, self.fail, self.calls = real, fail, 0
+
+    def query(self, **kw):
+        from chromadb.errors import InternalError
+
+        self.calls += 1
+        if self.calls <= self.fail:
+            raise InternalError("Error finding id")
+        return self.real.query(**kw)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_dense_retries_transient_errors_then_falls_back(tiny_index):
+    index = tiny_index.index
+    tiny_index.search("warm up", k=1)
+    vector = index.embed_model.get_query_embedding("solar wind turbulence")
+    chroma = index.chroma
+    real = chroma.collection
+    chroma.collection = _FlakyCollection(real, fail=2)
+    assert index.dense(vector, 3, {"date_ord": {"$gte": 20000101}})  # retried, then answered
+    chroma.collection = _FlakyCollection(real, fail=100)
+    assert index.dense(vector, 3) == []  # gave up: no exception, BM25 still answers
+    hits = tiny_index.search("solar wind turbulence", k=3, filters={"date_from": "2007"})
+    assert hits[0].title == "Solar Wind Turbulence at Small Scales"
+    chroma.collection = real

@@ -120,3 +120,42 @@ def test_in_process_ingest_is_visible_to_the_next_dense_query(tmp_path):
         assert top.startswith("title:"), top
         assert reader.search(f"What do {name} dots track?", k=1)[0].title.startswith(name)
         assert reader.search(f"What do {name} dots track?", k=1)[0].dense_score > 0.3
+
+
+def test_chromadb_private_system_cache_is_as_askpapers_expects(tmp_path):
+    """askpapers touches one private attribute of chromadb (ingest/store/chroma.py,
+    `_forget_embedded_system`): the per-path system cache. This fails when chromadb changes it."""
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.config import Settings as ChromaSettings
+
+    from ingest.store.chroma import _embedded_system, _forget_embedded_system
+
+    path = str(tmp_path / "db")
+    first = chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+    assert isinstance(SharedSystemClient._identifier_to_system, dict)
+    assert path in SharedSystemClient._identifier_to_system  # keyed by the path askpapers passes
+    system = SharedSystemClient._identifier_to_system[path]
+    assert _embedded_system(path) is system
+    assert chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))._system is system
+    assert _forget_embedded_system(path) is system
+    fresh = chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+    assert fresh._system is not system  # the next client is a new one, which sees other writers
+    assert first is not None
+    system.stop()
+
+
+def test_reopen_sees_another_clients_vectors(tmp_path, tiny_papers):
+    """An index in this process stays stale for vectors another client wrote until it reopens."""
+    from ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path / "idx")
+    reader = PaperIndex(settings)
+    reader.refresh()
+    writer = PaperIndex(settings)
+    writer.chroma.reopen()  # its own system, like another process
+    ingest([write_jsonl(tmp_path / "p.jsonl", tiny_papers)], index=writer, progress=False)
+    assert reader.refresh() is True  # a new generation: reloaded and reopened
+    vector = reader.embed_model.get_query_embedding("solar wind turbulence")
+    assert reader.dense(vector, 3)[0][0] == "arxiv:0704.0002#0"
+    assert reader.stats()["papers_total"] == 3 and reader.index_stats().papers_total == 3

@@ -1,0 +1,228 @@
+"""The Chroma connection: embedded (PersistentClient) or server (HttpClient), one collection.
+
+Everything that talks to Chroma goes through `ChromaConnection`: fresh collection metadata,
+paged reads, queries that survive another process's writes, and writes of llama-index nodes
+in the layout llama-index's `ChromaVectorStore` reads. The one private attribute of chromadb that askpapers touches is here, in
+`_embedded_system` and `_forget_embedded_system` (tests/test_store.py fails when chromadb changes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+PAGE_SIZE = 2000  # rows per Chroma get() when scanning the whole collection
+QUERY_ATTEMPTS = 4  # a query failing while another process writes is retried this often
+
+log = logging.getLogger(__name__)
+_live: weakref.WeakSet = weakref.WeakSet()  # open connections, so a reopen never stops a system another uses
+
+
+class IndexError_(RuntimeError):
+    """A problem opening the index that the user must fix (shown as one line)."""
+
+
+class ChromaConnection:
+    """One Chroma collection, embedded (`settings.index_dir`) or on a server (`settings.chroma_url`)."""
+
+    def __init__(self, settings, initial_metadata: dict[str, Any]) -> None:
+        self.settings = settings
+        self._initial_metadata = initial_metadata
+        self._retired: list[Any] = []  # old embedded systems, stopped at a later reopen
+        self._system = None  # embedded: chromadb's System behind this connection's client
+        self._connect()
+
+    @property
+    def embedded(self) -> bool:
+        return not self.settings.chroma_url
+
+    @property
+    def location(self) -> str:
+        if self.settings.chroma_url:
+            return f"{self.settings.chroma_url} (collection {self.settings.collection})"
+        return str(self.settings.index_dir)
+
+    def _connect(self) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        url = self.settings.chroma_url
+        if url:
+            from urllib.parse import urlparse
+
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            try:
+                self._client = chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1",
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self._client.heartbeat()
+            except Exception as exc:  # connection refused, DNS, TLS...
+                raise IndexError_(f"cannot reach the Chroma server at {url}: {exc}") from None
+        else:
+            path = Path(self.settings.index_dir).expanduser()
+            path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self._system = _embedded_system(str(path))
+            _live.add(self)
+        self.collection = self._client.get_or_create_collection(
+            self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, metadata=self._initial_metadata)
+
+    def reopen(self) -> None:
+        """Embedded mode: a new client, which sees vectors other processes (or this one) just wrote.
+
+        A long-lived PersistentClient never sees them. The old system is stopped at a later
+        reopen, not now (queries in other threads may still be using it), and never while
+        another connection of this process still uses it.
+        """
+        in_use = {id(c._system) for c in list(_live) if c is not self}
+        keep = [system for system in self._retired if id(system) in in_use]
+        for system in self._retired:
+            if id(system) not in in_use:
+                try:
+                    system.stop()
+                except Exception as exc:  # noqa: BLE001 - a system that fails to stop is only a leak
+                    log.debug("stopping an old Chroma system: %s", exc)
+        self._retired = keep
+        old = _forget_embedded_system(str(Path(self.settings.index_dir).expanduser()))
+        if old is not None:
+            self._retired.append(old)
+        self._connect()
+
+    # --- collection metadata (read fresh: get_collection() is fresh in both modes, unlike HNSW)
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._client.get_collection(self.settings.collection).metadata or {})
+
+    def set_metadata(self, **changes: Any) -> None:
+        """Change some metadata keys in one write (None removes a key); Chroma's modify() replaces all."""
+        meta = self.metadata()
+        meta.update(changes)
+        self.collection.modify(metadata={k: v for k, v in meta.items() if v is not None})
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def file_stamp(self) -> tuple | None:
+        """Embedded mode: size and mtime of Chroma's SQLite files, which every write touches."""
+        if not self.embedded:
+            return None
+        base = Path(self.settings.index_dir).expanduser() / "chroma.sqlite3"
+        stamp = []
+        for path in (base, base.with_name("chroma.sqlite3-wal")):
+            try:
+                st = os.stat(path)
+                stamp.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamp.append(None)
+        return tuple(stamp)
+
+    # --- reads
+    def get(self, where: dict, include: list[str]) -> dict:
+        return self.collection.get(where=where, include=include)
+
+    def scan(self, include: list[str]) -> Iterator[tuple[str, dict, str | None, Any]]:
+        """Every chunk (id, metadata, document, embedding), in pages; absent fields are None."""
+        offset = 0
+        while True:
+            res = self.collection.get(include=include, limit=PAGE_SIZE, offset=offset)
+            ids = res["ids"]
+            if not ids:
+                return
+            none = [None] * len(ids)
+            docs = res.get("documents") if "documents" in include else none
+            vectors = res.get("embeddings") if "embeddings" in include else none
+            yield from zip(ids, res["metadatas"], docs, vectors)
+            offset += len(ids)
+
+    def query(self, vector: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """Top `n` chunks by cosine similarity: (chunk id, similarity), best first.
+
+        Reads Chroma directly, asking for distances only: going through llama-index's
+        ChromaVectorStore.query fetches and parses every candidate node (≈12 ms for 100 here,
+        against ≈2 ms for the distances alone). While another process writes, an embedded query
+        can fail with `InternalError: Error finding id`: it is retried, and after the last
+        attempt the search goes on without dense hits rather than fail.
+        """
+        if n <= 0:
+            return []
+        kwargs = {"where": where} if where else {}
+        for attempt in range(QUERY_ATTEMPTS):
+            try:
+                res = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"], **kwargs)
+                return [(cid, 1.0 - dist) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+            except Exception as exc:
+                text = str(exc).lower()
+                if "no elements" in text or "empty" in text:
+                    return []
+                if not _transient(exc):
+                    raise
+                if attempt == QUERY_ATTEMPTS - 1:
+                    log.warning("dense search skipped: %s", exc)
+                    return []
+                time.sleep(0.05 * (attempt + 1))
+        return []
+
+    # --- writes
+    def upsert(self, nodes: list) -> None:
+        """Write llama-index nodes, replacing any stored chunk of the same id.
+
+        The rows are what llama-index's `ChromaVectorStore.add` writes (its own
+        `node_to_metadata_dict`), so llama-index reads them back as nodes; but `add` silently
+        keeps an existing id's old row, and a re-ingest must overwrite a chunk in place: writing
+        the new version before deleting anything is what keeps a killed re-ingest from losing
+        a paper's merged record (see ingest/pipeline.py).
+        """
+        from llama_index.core.schema import MetadataMode
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        step = self._client.get_max_batch_size()
+        for start in range(0, len(nodes), step):
+            part = nodes[start : start + step]
+            metadatas = []
+            for node in part:
+                meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+                metadatas.append({k: ("" if v is None else v) for k, v in meta.items()})
+            self.collection.upsert(ids=[n.node_id for n in part], embeddings=[n.get_embedding() for n in part],
+                                   metadatas=metadatas,
+                                   documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in part])
+
+    def delete(self, chunk_ids: list[str]) -> None:
+        """Delete chunks by id (a metadata-filtered delete scans the collection: slow at scale)."""
+        for start in range(0, len(chunk_ids), 5000):
+            self.collection.delete(ids=chunk_ids[start : start + 5000])
+
+
+def _transient(exc: Exception) -> bool:
+    """A query error that another process's concurrent write can cause (worth a retry)."""
+    from chromadb.errors import InternalError
+
+    return isinstance(exc, InternalError) or "error finding id" in str(exc).lower()
+
+
+def _embedded_system(path: str):
+    """chromadb's cached System for `path` (see `_forget_embedded_system` for why it is read)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    return SharedSystemClient._identifier_to_system.get(path)
+
+
+def _forget_embedded_system(path: str):
+    """Drop chromadb's cached system for `path` so the next PersistentClient opens a fresh one.
+
+    Why private: chromadb caches one System per path in `SharedSystemClient._identifier_to_system`
+    and every PersistentClient of that path reuses it, so a new client is as stale as the old;
+    the public `clear_system_cache()` would drop the systems of every other index in the process
+    too. Returns the old system (stop it once no query uses it), or None.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    return SharedSystemClient._identifier_to_system.pop(path, None)

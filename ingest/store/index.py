@@ -1,0 +1,313 @@
+"""`PaperIndex`: open, write, commit, refresh and count one askpapers index.
+
+Chroma is the source of truth: every chunk's metadata carries its paper's record, so a Chroma
+server alone is enough for a reader on another machine (it rebuilds its side index from the
+collection when needed). The side index (ingest/store/sparse.py) is derived from Chroma.
+
+Crash safety: an ingest's first write marks the collection pending (`begin_write`); `commit`
+saves the side index atomically, then stamps a new generation and clears the mark in one
+metadata write. A kill at any moment leaves either the mark (the next ingest commits, see
+`needs_commit`) or a committed index. tests/test_faults.py kills ingests at every step.
+
+Freshness: readers compare the stamped generation before each query (embedded: only when
+Chroma's files changed); on change they reload the side index and, in embedded mode, reopen
+Chroma (a long-lived PersistentClient never sees other processes' vectors).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..chunking import Chunk
+from ..faults import kill_point
+from ..records import Paper
+from .chroma import ChromaConnection, IndexError_
+from .codec import StoredPaper, chunk_metadata, stored_papers
+from .sparse import SideIndex
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+# collection-level metadata
+META_MODEL = "askpapers_embed_model"
+META_DIM = "askpapers_embed_dim"
+META_GENERATION = "askpapers_generation"
+META_FORMAT = "askpapers_format"
+META_PENDING = "askpapers_pending"  # set before an ingest's first write, cleared by its commit
+FORMAT_VERSION = 2
+
+log = logging.getLogger(__name__)
+
+
+class ModelMismatchError(IndexError_):
+    pass
+
+
+@dataclass
+class IndexStats:
+    """What `askpapers stats` shows; `to_dict()` is the form the CLI, API and page print."""
+
+    location: str
+    collection: str
+    papers_total: int
+    chunks_total: int
+    embed_model: str | None
+    embed_dim: int | None
+    generation: str | None
+    sources: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PaperIndex:
+    """Chroma collection + side index for one askpapers index (embedded dir or server)."""
+
+    def __init__(self, settings: Settings, embed_model=None) -> None:
+        from ..embedding import model_signature
+
+        self.settings = settings
+        self.signature = model_signature(settings)
+        self._embed_model = embed_model
+        self._lock = threading.RLock()
+        self._side: SideIndex | None = None
+        self._last_stamp: tuple | None = None
+        self._writing = False  # this object marked the index pending and has not committed yet
+        self.chroma = ChromaConnection(settings, {META_FORMAT: FORMAT_VERSION})
+        self._check_model()
+        self._generation = self.chroma.metadata().get(META_GENERATION)
+
+    # ------------------------------------------------------------------ opening
+    @property
+    def collection(self):
+        return self.chroma.collection
+
+    @property
+    def location(self) -> str:
+        return self.chroma.location
+
+    @property
+    def embed_model(self):
+        if self._embed_model is None:
+            from ..embedding import embedding_model
+
+            self._embed_model = embedding_model(self.settings)
+        return self._embed_model
+
+    def _check_model(self) -> None:
+        meta = self.chroma.metadata()
+        built_with = meta.get(META_MODEL)
+        if built_with is None:
+            if self.chroma.count() == 0:
+                return  # a new collection: the first write records the model
+            raise IndexError_(
+                f"collection {self.settings.collection!r} was not built by askpapers (no model recorded)")
+        if built_with != self.signature:
+            raise ModelMismatchError(
+                f"index {self.location} was built with embedding model {built_with!r} "
+                f"({meta.get(META_DIM)} dimensions) but askpapers is configured for {self.signature!r}; "
+                "use the same model, or another --index-dir / collection")
+
+    # ------------------------------------------------------------------ freshness
+    @property
+    def generation(self) -> str | None:
+        return self._generation
+
+    def refresh(self) -> bool:
+        """Pick up another process's ingest. Cheap when nothing changed; True when reloaded."""
+        stamp = self.chroma.file_stamp()
+        if stamp is not None and stamp == self._last_stamp:
+            return False  # embedded and no file changed: no need to ask Chroma
+        with self._lock:
+            self._last_stamp = stamp
+            current = self.chroma.metadata().get(META_GENERATION)
+            if current == self._generation:
+                return False
+            if self.chroma.embedded:
+                self.chroma.reopen()
+            self._generation = current
+            self._side = None
+            return True
+
+    # ------------------------------------------------------------------ writing (ingest)
+    def begin_write(self) -> None:
+        """Mark the index pending (and record the model) before the first write of an ingest.
+
+        Every write goes through `delete_chunks`/`write_chunks`, which call this first, so a kill
+        at any later moment leaves the mark; the next ingest then commits even if it has nothing
+        new to write, and the side index catches up with Chroma. Only `commit` clears it.
+        """
+        if self._writing:
+            return
+        changes: dict[str, Any] = {META_PENDING: uuid.uuid4().hex}
+        if self.chroma.metadata().get(META_MODEL) != self.signature:
+            changes.update({META_MODEL: self.signature, META_DIM: int(self.embed_model.dimension)})
+        self.chroma.set_metadata(**changes)
+        self._writing = True
+        kill_point("marked")
+
+    def needs_commit(self) -> str | None:
+        """Why the index must be committed before it can be trusted, or None when it is consistent."""
+        meta = self.chroma.metadata()
+        if meta.get(META_PENDING):
+            return "an earlier ingest did not finish"
+        if meta.get(META_GENERATION) is None:
+            return "the index was never committed"
+        saved = SideIndex.saved_manifest(Path(self.settings.side_index_dir))
+        if saved and saved.get("generation") == meta[META_GENERATION] and saved.get("chunks") != self.chroma.count():
+            return "the side index disagrees with Chroma"
+        return None
+
+    def stored_papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
+        """The stored state of these papers (missing ids are absent from the result)."""
+        rows: list[tuple[str, dict]] = []
+        for start in range(0, len(paper_ids), 500):
+            res = self.chroma.get({"paper_id": {"$in": paper_ids[start : start + 500]}}, ["metadatas"])
+            rows.extend(zip(res["ids"], res["metadatas"]))
+        return stored_papers(rows)
+
+    def paper_ids_by_title_key(self, keys: list[str]) -> dict[str, list[str]]:
+        """Every stored paper id of each title key (more than one after an interrupted replacement)."""
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(keys), 500):
+            res = self.chroma.get({"title_key": {"$in": keys[start : start + 500]}}, ["metadatas"])
+            for meta in res["metadatas"]:
+                ids = out.setdefault(meta["title_key"], [])
+                if meta["paper_id"] not in ids:
+                    ids.append(meta["paper_id"])
+        return out
+
+    def chunk_embeddings(self, paper_id: str) -> dict[str, list[float]]:
+        res = self.chroma.get({"paper_id": paper_id}, ["embeddings"])
+        return {cid: list(map(float, emb)) for cid, emb in zip(res["ids"], res["embeddings"])}
+
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        if chunk_ids:
+            self.begin_write()
+            self.chroma.delete(chunk_ids)
+
+    def write_chunks(self, items: list[tuple[Paper, Chunk, str, list[float]]]) -> None:
+        """Write chunks (paper, chunk, content hash, embedding) as llama-index nodes; a stored chunk of
+        the same id is replaced."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes = []
+        for paper, chunk, content_hash, vector in items:
+            meta = chunk_metadata(paper, chunk, content_hash)
+            nodes.append(TextNode(
+                id_=chunk.chunk_id, text=chunk.text, metadata=meta, embedding=vector,
+                excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta),
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=paper.paper_id)}))
+        if nodes:
+            self.begin_write()
+            self.chroma.upsert(nodes)
+
+    def scan(self, include: list[str]) -> Iterator[tuple[str, dict, str | None, Any]]:
+        return self.chroma.scan(include)
+
+    def rebuild_side_index(self, generation: str | None = None, save: bool = True) -> SideIndex:
+        """Rebuild the side index (BM25, records, mean vectors) from the collection (and save it)."""
+        side = SideIndex.from_chunks(self.chroma.scan(["metadatas", "documents", "embeddings"]),
+                                     generation or self._generation or "")
+        kill_point("scanned")
+        if save:
+            try:
+                side.save(Path(self.settings.side_index_dir))
+            except OSError:
+                pass  # a read-only cache only costs a rebuild next time
+        return side
+
+    def commit(self) -> str:
+        """Make this ingest visible: rebuild the side index from Chroma and save it atomically, then
+        stamp a new generation and clear the pending mark in one metadata write.
+
+        A kill before the stamp leaves the mark (the next ingest commits again); a kill after it
+        leaves a side index saved for the stamped generation.
+        """
+        with self._lock:
+            generation = uuid.uuid4().hex
+            self._side = self.rebuild_side_index(generation)
+            kill_point("side-saved")
+            self.chroma.set_metadata(**{META_GENERATION: generation, META_PENDING: None})
+            self._writing = False
+            kill_point("stamped")
+            if self.chroma.embedded:
+                # an embedded client does not always see its own fresh vectors in queries
+                # (seen about 1 run in 4 right after an upload); a reopened one does
+                self.chroma.reopen()
+                self._last_stamp = self.chroma.file_stamp()
+            self._generation = generation
+            return generation
+
+    # ------------------------------------------------------------------ reading (assistant)
+    @property
+    def side(self) -> SideIndex:
+        """The side index of the current generation (loaded from disk, or rebuilt from Chroma)."""
+        with self._lock:
+            if self._side is None or self._side.generation != (self._generation or ""):
+                self._side = self._open_side()
+            return self._side
+
+    def _open_side(self) -> SideIndex:
+        """Load the saved side index if it is this generation's and agrees with Chroma, else rebuild.
+
+        While an ingest is pending, Chroma is in flux: the saved side index of the last commit is
+        the consistent snapshot (readers drop chunks it does not know), and a rebuild is kept in
+        memory only. A rebuild is saved only if no ingest started or committed while it was read.
+        """
+        base = Path(self.settings.side_index_dir)
+        pending = bool(self.chroma.metadata().get(META_PENDING))
+        if pending:
+            log.warning("index %s: an ingest is running or was interrupted; answering from the last finished one "
+                        "(if none is running, run `askpapers ingest` again to complete it)", self.location)
+        saved = SideIndex.saved_manifest(base)
+        if self._generation and saved and saved.get("generation") == self._generation and (
+                pending or saved.get("chunks") == self.chroma.count()):
+            try:
+                return SideIndex.load(base)
+            except (OSError, ValueError):
+                pass  # swapped or damaged while read: rebuild below
+        side = self.rebuild_side_index(save=False)
+        meta = self.chroma.metadata()
+        if not pending and not meta.get(META_PENDING) and meta.get(META_GENERATION) == self._generation:
+            try:
+                side.save(base)
+            except OSError:
+                pass  # a read-only cache only costs a rebuild next time
+        return side
+
+    def dense(self, vector: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """Top `n` chunks by cosine similarity: (chunk id, similarity), best first (never raises
+        for another process's concurrent writes; see ChromaConnection.query)."""
+        return self.chroma.query(vector, n, where)
+
+    def index_stats(self) -> IndexStats:
+        """Counts from the side index's paper table (no collection scan)."""
+        self.refresh()
+        table = self.side.table
+        sources: dict[str, int] = {}
+        categories: dict[str, int] = {}
+        for names in table.sources:
+            for name in names:
+                sources[name] = sources.get(name, 0) + 1
+        for cats in table.categories:
+            for cat in cats:
+                categories[cat] = categories.get(cat, 0) + 1
+        meta = self.chroma.metadata()
+        return IndexStats(
+            location=self.location, collection=self.settings.collection, papers_total=len(table),
+            chunks_total=int(sum(table.n_chunks)), embed_model=meta.get(META_MODEL),
+            embed_dim=meta.get(META_DIM), generation=meta.get(META_GENERATION),
+            sources=dict(sorted(sources.items())),
+            categories=dict(sorted(categories.items(), key=lambda kv: -kv[1])))
+
+    def stats(self) -> dict[str, Any]:
+        """`index_stats()` as the dict the CLI, API and page print."""
+        return self.index_stats().to_dict()
