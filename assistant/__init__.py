@@ -10,7 +10,7 @@ that is not a string, k=2.5, an unknown filter, a date that is not a date, …) 
 from __future__ import annotations
 
 __all__ = ["Answer", "AskpapersInputError", "Assistant", "Citation", "FilterError", "Hit", "SearchFilters", "ask",
-           "search", "Settings", "get_settings"]
+           "search", "Settings", "Turn", "get_settings"]
 
 _LAZY = {
     "Assistant": ("assistant.api", "Assistant"),
@@ -19,6 +19,7 @@ _LAZY = {
     "Answer": ("assistant.answers", "Answer"),
     "Citation": ("assistant.answers", "Citation"),
     "Hit": ("assistant.retrieval", "Hit"),
+    "Turn": ("assistant.conversation", "Turn"),
     "SearchFilters": ("ingest.filters", "SearchFilters"),
     "AskpapersInputError": ("ingest.filters", "AskpapersInputError"),  # every bad-argument error
     "FilterError": ("ingest.filters", "FilterError"),

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from ingest.filters import AskpapersInputError, SearchFilters
 
+from .conversation import Turn, condense_offline, is_follow_up, to_turns
 from .retrieval import Hit, HybridRetriever
 from .settings import Settings, get_settings
 
+FOCUS_PAPERS = 2  # a follow-up is about at most this many of the papers the last answer cited
 MAX_K = 1000  # papers per call; more than any page or answerer shows, small enough to stay fast
 ROLES = ("user", "assistant", "system")
 
@@ -82,9 +84,12 @@ class Assistant:
     def ask(self, question: str, history=None, k: int | None = None, filters=None):
         """Answer `question` from the indexed abstracts, citing each claim as [n].
 
-        `question` is a non-empty string. `history` is the conversation so far, oldest first: a
-        list of {"role": "user" | "assistant" | "system", "content": str} messages (Gradio's
-        list-of-parts content works too). `k` is the number of papers shown to the answerer: None
+        `question` is a non-empty string. `history` is the conversation so far, oldest first:
+        `Turn`s (`Turn.from_answer(answer)` after each answer; they carry the cited paper ids, so
+        a follow-up is answered from those papers), or {"role": "user" | "assistant" | "system",
+        "content": str} messages from a plain client (Gradio's list-of-parts content works too).
+        A question that names its own subject is answered as if asked alone
+        (`conversation.is_follow_up`). `k` is the number of papers shown to the answerer: None
         for the configured `top_k`, else an int from 1 to MAX_K (not a bool, float or numeric
         string). `filters` as in `search`. Bad arguments raise `AskpapersInputError`.
         Returns an `Answer`; when the papers do not answer the question, `answer.refused` is True
@@ -116,14 +121,16 @@ class Assistant:
         started = time.perf_counter()
         warnings: list[str] = []
         client = self._chat_client(warnings)
-        standalone = self._standalone(question, history, client, warnings)
+        turns = to_turns(history)
+        previous = turns[-1] if turns and is_follow_up(question, turns[-1]) else None
+        standalone = self._standalone(question, turns, client, warnings) if previous else question
         hits = self.search(standalone, k=k, filters=filters)
         if not hits and self.is_empty():
             text = empty_index_message(self.settings, self.index.location)
             yield text
             yield Answer(question=question, text=text, refused=True, seconds=time.perf_counter() - started)
             return
-        focus = self._focus(question, history, hits, filters) if standalone != question else []
+        focus = self._focus(question, previous, standalone)
         if focus:  # a follow-up is first about the papers the conversation is about
             ids = {h.paper_id for h in focus}
             hits = (focus + [h for h in hits if h.paper_id not in ids])[: max(len(hits), len(focus))]
@@ -169,47 +176,36 @@ class Assistant:
                 return None
         return self._client
 
-    def _focus(self, question: str, history, hits: list[Hit], filters) -> list[Hit]:
-        """The papers the last answer cited, found by title (at most two)."""
-        from ingest.records import normalise_title
-
-        from .conversation import focus_titles
+    def _focus(self, question: str, previous: Turn | None, standalone: str) -> list[Hit]:
+        """The papers the last answer cited (at most two), fetched by id: what a follow-up is about.
+        None after a refusal, or for "which other papers …?" (not about the same ones)."""
         from .questions import asks_for_several
 
-        if asks_for_several(question):  # "which other papers …?" is not about the same ones
+        if previous is None or previous.refused or not previous.cited or asks_for_several(question):
             return []
-        found: dict[str, Hit] = {}
-        for title in focus_titles(history)[:2]:
-            wanted = normalise_title(title)
-            same = [h for h in hits if normalise_title(h.title) == wanted]
-            same = same or [h for h in self.search(title, k=3, filters=filters) if normalise_title(h.title) == wanted]
-            if same:
-                found.setdefault(same[0].paper_id, same[0])
-        return list(found.values())
+        return self.retriever.hits_for(previous.cited[:FOCUS_PAPERS], standalone)
 
-    def _standalone(self, question: str, history, client, warnings: list[str]) -> str:
-        """The follow-up as a standalone question: by the LLM when there is one, else offline."""
-        from .conversation import condense_offline, needs_context
-
-        if not history or not needs_context(question, history):
-            return question
+    def _standalone(self, question: str, turns: list[Turn], client, warnings: list[str]) -> str:
+        """A follow-up as a standalone question: by the LLM when there is one, else offline."""
         if client is not None:
             from .generative import condense_messages
             from .llm import LLMError
 
             try:
-                rewritten = client.complete(condense_messages(question, history)).strip().splitlines()[0]
+                rewritten = client.complete(condense_messages(question, turns)).strip().splitlines()[0]
                 if len(rewritten) > 8:
                     return rewritten
             except (LLMError, IndexError) as exc:
                 warnings.append(f"could not rewrite the follow-up with the LLM ({exc}); used the offline method")
-        return condense_offline(question, history)
+        return condense_offline(question, turns[-1])
 
     def search_conversation(self, question: str, history=None, k: int = 10, filters=None) -> list[Hit]:
         """Search for a question asked inside a conversation (follow-ups are made standalone first,
         by the LLM when one is configured, as `ask` does)."""
-        question, history = check_text("question", question, blank_ok=True), check_history(history)
-        return self.search(self._standalone(question, history, self._chat_client([]), []), k=k, filters=filters)
+        question, turns = check_text("question", question, blank_ok=True), to_turns(check_history(history))
+        if turns and is_follow_up(question, turns[-1]):
+            question = self._standalone(question, turns, self._chat_client([]), [])
+        return self.search(question, k=k, filters=filters)
 
     def ingest(self, paths, on_error=None, progress: bool | None = False):
         """Add files to this assistant's index; they are searchable as soon as this returns."""
@@ -265,18 +261,26 @@ def check_k(value) -> int:
     return int(value)
 
 
-def check_history(value) -> list[dict]:
-    """A conversation: None or a list (or tuple) of {"role", "content"} dicts, oldest first.
+def check_history(value) -> list:
+    """A conversation: None or a list (or tuple), oldest first, of `Turn`s, turn dicts (with a
+    "question" key, as `Turn.to_dict()` gives) or chat messages.
 
-    `role` is "user", "assistant" or "system"; `content` a string or a list of parts (strings or
-    {"type": "text", "text": ...} dicts, as Gradio sends). Other keys are ignored."""
+    A chat message is a {"role", "content"} dict: `role` is "user", "assistant" or "system";
+    `content` a string or a list of parts (strings or {"type": "text", "text": ...} dicts, as
+    Gradio sends). Other keys are ignored."""
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):
         raise AskpapersInputError(f"history: expected a list of messages, got {type(value).__name__} {value!r:.60}")
     for i, message in enumerate(value):
+        if isinstance(message, Turn):
+            continue
         if not isinstance(message, dict):
             raise AskpapersInputError(f"history[{i}]: expected a {{'role', 'content'}} dict, got {message!r:.60}")
+        if "question" in message and "role" not in message:
+            if not isinstance(message["question"], str) or not isinstance(message.get("cited", []), list):
+                raise AskpapersInputError(f"history[{i}]: a turn needs a string question and a list of cited ids")
+            continue
         if message.get("role") not in ROLES:
             role = message.get("role")
             raise AskpapersInputError(f"history[{i}]: role {role!r:.40} is not one of {', '.join(ROLES)}")

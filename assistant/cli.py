@@ -120,11 +120,13 @@ def cmd_search(args) -> int:
         _emit_json({"query": args.query, "hits": [h.to_dict() for h in hits]})
     elif not hits and not empty:
         say("No papers found.")
+    from .export import relevance, sources_label
+
     for n, h in enumerate([] if args.json else hits, start=1):
-        say(f"[{n}] {h.title}  (score {h.score:.4f})", multiline=False)
-        meta = [x for x in (h.url, h.date, ", ".join(s.label() for s in h.sources)) if x]
-        if meta:
-            say("    " + " · ".join(meta), multiline=False)
+        say(f"[{n}] {h.title}", multiline=False)
+        # how well it matched in words, and where it was read ("daily page of Jul 4"), not raw scores
+        meta = [x for x in (relevance(h), h.date, sources_label(h.sources), h.url) if x]
+        say("    " + " · ".join(meta), multiline=False)
         say(textwrap.fill(term(h.passage), width=100, initial_indent="    ", subsequent_indent="    ",
                           max_lines=3, placeholder=" …"))
     return EXIT_ERROR if empty else EXIT_OK
@@ -136,35 +138,63 @@ def _print_answer(answer) -> None:
         say("\nSources:")
         for line in answer.sources_text().splitlines():
             say(line, multiline=False)
-    for c in answer.citations:
-        say(f"  [{c.number}] “{c.quote}”", multiline=False)
+    for c in answer.citations:  # the supporting sentence, unless the answer already quotes it
+        if c.quote[-60:] not in answer.text:
+            say(f"  [{c.number}] “{c.quote}”", multiline=False)
     for w in answer.warnings:
         say(f"warning: {w}", multiline=False, file=sys.stderr)
+
+
+def _answer_format(args) -> str:
+    """`--format`, with `--json` meaning `--format json`; a one-line usage error when they disagree."""
+    from ingest.filters import AskpapersInputError
+
+    if args.json and args.format not in (None, "json"):
+        raise AskpapersInputError(f"--json and --format {args.format} disagree; use one of them")
+    return "json" if args.json else args.format or "text"
 
 
 def cmd_ask(args) -> int:
     from .api import Assistant
 
+    fmt = _answer_format(args)
     assistant = Assistant(settings=_settings(args))
     answer = assistant.ask(args.question, k=args.k, filters=_filters(args))
     empty = not answer.papers and assistant.is_empty()
-    if args.json:
+    if fmt == "json":
         _emit_json(answer.to_dict())
     elif empty:  # the answer's text is the "no papers yet" line: an error, on stderr
         say(answer.text, file=sys.stderr)
-    else:
+    elif fmt == "text":
         _print_answer(answer)
+    else:
+        _print_export(answer, fmt)
     return EXIT_ERROR if empty else EXIT_OK
+
+
+def _print_export(answer, fmt: str) -> None:
+    """An export of the answer on stdout (Markdown, or its cited papers' BibTeX/RIS/CSL-JSON);
+    a bibliography of an answer that cites nothing is empty, and stderr says why."""
+    from .export import cited_papers, export_answer
+
+    text = export_answer(answer, fmt)
+    if text.strip():
+        sys.stdout.write(term(text))
+    if fmt != "markdown" and not cited_papers(answer):
+        say("askpapers: the answer cites no paper, so the bibliography is empty", file=sys.stderr)
+    for w in answer.warnings:
+        say(f"warning: {w}", multiline=False, file=sys.stderr)
 
 
 def cmd_chat(args) -> int:
     from .api import Assistant
+    from .conversation import Turn
 
     assistant = Assistant(settings=_settings(args))
     filters = _filters(args)
     if _no_papers(assistant):
         return EXIT_ERROR
-    history: list[dict] = []
+    history: list[Turn] = []
     print("Ask about the indexed papers. An empty line or Ctrl-D ends the chat.")
     while True:
         try:
@@ -176,8 +206,7 @@ def cmd_chat(args) -> int:
             return EXIT_OK
         answer = assistant.ask(question, history=history, k=args.k, filters=filters)
         _print_answer(answer)
-        history += [{"role": "user", "content": question},
-                    {"role": "assistant", "content": answer.text + "\n\n" + answer.sources_text()}]
+        history.append(Turn.from_answer(answer))
 
 
 def cmd_serve_llm(args) -> int:
@@ -295,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     idx, flt = _index_options(), _filter_options()
 
     p = sub.add_parser("ingest", parents=[idx], help="read abstracts from files or directories into the index",
-                       description="Read daily-papers pages, CSV/JSONL exports or arXiv metadata into the index. "
+                       description="Read daily-papers pages, CSV/JSONL exports, arXiv metadata or PDF papers (title and "
+                                   "abstract from the first page) into the index. "
                                    "Unchanged papers are skipped; bad records are reported one line each on stderr.")
     p.add_argument("paths", nargs="+", type=Path, help="files or directories")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -311,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "when the papers do not answer it, askpapers says so and names the closest papers.")
     p.add_argument("question")
     p.add_argument("-k", type=int, default=None, help="papers shown to the answerer (default 5)")
+    p.add_argument("--format", choices=("text", "json", "markdown", "bibtex", "ris", "csljson"), default=None,
+                   help="text (default); json (same as --json); markdown (answer, sources and quotes); "
+                        "bibtex, ris or csljson (the cited papers, for a reference manager)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[idx, flt], help="an interactive conversation in the terminal (follow-ups work)")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ingest.records import normalise_title
 
+from .conversation import Turn
+
 
 @dataclass
 class Question:
@@ -124,12 +126,11 @@ def evaluate_answers(assistant, questions: list[Question], k: int | None = None)
     answers: dict[str, object] = {}
     rows = []
     for q in questions:
-        history: list[dict] = []
+        history: list[Turn] = []
         for hid in q.history:
             if hid in by_id:
-                prev = answers.get(hid) or assistant.ask(by_id[hid].question, k=k)
-                history += [{"role": "user", "content": by_id[hid].question},
-                            {"role": "assistant", "content": prev.text + "\n\n" + prev.sources_text()}]
+                prev = answers.get(hid) or assistant.ask(by_id[hid].question, history=history or None, k=k)
+                history.append(Turn.from_answer(prev))
         ans = assistant.ask(q.question, history=history or None, k=k)
         answers[q.id] = ans
         gold = {normalise_title(t) for t in q.gold_titles}

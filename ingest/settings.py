@@ -65,10 +65,52 @@ class Settings(BaseSettings):
         description="API key (OPENAI_API_KEY also works); any non-empty string for local servers.",
     )
     llm_gguf: Path | None = Field(None, description="Serve this GGUF with llama.cpp in-process and use it.")
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_timeout: float | None = Field(
+        None, gt=0,
+        description="Older single limit, kept for compatibility: when set, each of the four limits below is "
+                    "at most this many seconds.",
+    )
     llm_retries: int = Field(1, ge=0, description="Retries after a failed LLM call.")
+    # the limits suit a local model on a CPU: a 1.5B model on 2 busy cores took 150 s to read a
+    # 5-abstract prompt (first token), then writes a few tokens per second
+    llm_connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to open the connection: a server on this machine or the LAN answers at once."
+    )
+    llm_first_token_timeout: float = Field(
+        300.0, gt=0,
+        description="Seconds until the first token (the model reads the whole prompt first: minutes on a busy CPU).",
+    )
+    llm_token_gap_timeout: float = Field(
+        60.0, gt=0,
+        description="Longest pause between two tokens once the reply has started; SSE keep-alive comments "
+                    "do not count as progress. A working model writes several tokens a second.",
+    )
+    llm_total_timeout: float = Field(
+        600.0, gt=0, description="Seconds for the whole reply, first token and retries included."
+    )
+    llm_prompt_tokens: int = Field(
+        400, ge=100,
+        description="Token budget (cl100k) for the evidence sentences put in the prompt: small prompts give a "
+                    "small model a fast first token and fewer places to go wrong.",
+    )
     # --- chat page
     auth: str | None = Field(None, description="user:password required by `askpapers serve` (needed beyond 127.0.0.1).")
+    host: str = Field("127.0.0.1", description="Address `askpapers serve` listens on (beyond loopback needs auth).")
+    port: int = Field(7860, ge=0, le=65535, description="Port `askpapers serve` listens on (0: the first free one from 7860).")
+    upload_max_mb: int = Field(50, ge=1, description="Largest file the chat page accepts for upload, in MB.")
+    upload_max_records: int = Field(
+        20_000, ge=1,
+        description="Most records one upload may hold (all its files together); a file that would go over "
+                    "is refused before anything is embedded. Use `askpapers ingest` for bigger collections.",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Wrong logins one client address may try before it is locked out for a while."
+    )
+    login_lockout_seconds: float = Field(
+        30.0, gt=0,
+        description="First lockout after login_max_failures wrong logins; it doubles with each further "
+                    "failure (at most 15 minutes) and a right login resets it.",
+    )
 
     embed_api_key: str | None = Field(
         None,

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import FIXTURES, make_settings, write_jsonl
 from assistant.answers import REFUSAL
+from assistant.conversation import Turn
 from assistant.evaluation import evaluate_answers, fact_present, load_questions
 from assistant.sentences import split_sentences
 
@@ -106,8 +107,7 @@ def test_short_follow_up_without_pronouns_stays_on_the_papers_cited(sample_assis
              "and steers the derived embeddings towards harmless concepts?")
     a1 = sample_assistant.ask(first)
     assert a1.citations[0].title.startswith("Reliable and Efficient Concept Erasure")
-    history = [{"role": "user", "content": first},
-               {"role": "assistant", "content": a1.text + "\n\n" + a1.sources_text()}]
+    history = [Turn.from_answer(a1)]
     a2 = sample_assistant.ask("How long does the whole erasure procedure take?", history=history)
     assert not a2.refused, a2.text
     assert a2.citations[0].title == a1.citations[0].title
@@ -119,12 +119,27 @@ def test_follow_up_is_answered_from_the_paper_the_conversation_is_about(sample_a
     first = ("Which LLM unlearning framework uses a hinge loss that boosts the next most likely token and "
              "Fisher-weighted initialisation of its low-rank adapters?")
     a1 = sample_assistant.ask(first)
-    history = [{"role": "user", "content": first},
-               {"role": "assistant", "content": a1.text + "\n\n" + a1.sources_text()}]
+    history = [Turn.from_answer(a1).to_dict()]  # the JSON form a client keeps between requests
     a2 = sample_assistant.ask("On which datasets or benchmarks did they evaluate it?", history=history)
     assert a2.citations[0].title == a1.citations[0].title == \
         "Towards Robust and Parameter-Efficient Knowledge Unlearning for LLMs"
     assert "TOFU" in a2.text, a2.text
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_topic_switch_is_answered_as_if_asked_alone(sample_assistant, plain):
+    first = "How much faster is LLMLingua-2 than existing prompt compression methods?"
+    a1 = sample_assistant.ask(first)
+    assert not a1.refused and "LLMLingua-2" in a1.citations[0].title
+    history = ([{"role": "user", "content": first}, {"role": "assistant", "content": a1.text}] if plain
+               else [Turn.from_answer(a1)])
+    for switch in ("Which paper uses quantum circuits to accelerate attention?",
+                   "How much does gradient clipping improve training stability?",
+                   "What accuracy does VideoMAE V2 reach on Kinetics-400?"):
+        alone, after = sample_assistant.ask(switch), sample_assistant.ask(switch, history=history)
+        assert after.standalone_question is None, after.standalone_question
+        assert (after.refused, after.text) == (alone.refused, alone.text), (switch, after.text)
+        assert all("LLMLingua" not in c.title for c in after.citations), after.text
 
 
 def test_gradio_style_history_parts_are_understood(sample_assistant):
