@@ -112,7 +112,7 @@ class EvidenceScorer:
                     self._cache[s] = v
                 while len(self._cache) > SENTENCE_CACHE:
                     self._cache.popitem(last=False)
-        return np.vstack([found[s] for s in sentences]) if sentences else np.zeros((0, 384))
+        return np.vstack([found[s] for s in sentences]) if sentences else np.zeros((0, self.embed_model.dimension), dtype=np.float32)
 
     @staticmethod
     def coverage(q_terms: dict[str, float], text_terms: set[str], title_terms: set[str] = frozenset()) -> float:

@@ -13,12 +13,39 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2-int8"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained with 256 word pieces
 BATCH_SIZE = 32
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What ingest and retrieval need of an embedding model: the seam for a new one.
+
+    `embed` returns one L2-normalised row per text (float32, `dimension` wide);
+    `get_query_embedding` is the same for one query, as a list (what Chroma takes).
+    A new offline model is one class implementing this plus one `register_encoder` line:
+
+        class MyEncoder:
+            model_name, dimension = "my-model", 512
+            def embed(self, texts): ...
+            def get_query_embedding(self, query): return self.embed([query])[0].tolist()
+
+        register_encoder("my-model", lambda settings: MyEncoder())
+    """
+
+    model_name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+    def get_query_embedding(self, query: str) -> list[float]: ...
 
 
 def _bundled_paths() -> tuple[str, str]:
@@ -143,19 +170,31 @@ def as_llama_index(encoder):
     return EncoderEmbedding(encoder)
 
 
+# offline models by name: settings.embed_model picks one (an embed_base_url serves any name)
+ENCODERS: dict[str, Callable[[int], Encoder]] = {}
+
+
+def register_encoder(name: str, factory: Callable[[int], Encoder]) -> None:
+    """Make `name` a valid `embed_model`; `factory(batch_size)` builds the encoder."""
+    ENCODERS[name] = factory
+
+
+register_encoder(BUNDLED_MODEL, lambda batch_size: MiniLMEncoder(batch_size=batch_size))
+
+
 @lru_cache(maxsize=4)
-def _cached_encoder(model: str, base_url: str | None, api_key: str | None, batch_size: int):
+def _cached_encoder(model: str, base_url: str | None, api_key: str | None, batch_size: int) -> Encoder:
     if base_url:
         return OpenAICompatibleEncoder(model, base_url, api_key, batch_size)
-    if model != BUNDLED_MODEL:
+    if model not in ENCODERS:
         raise ValueError(
-            f"unknown embedding model {model!r}: use {BUNDLED_MODEL!r} (bundled, offline) "
+            f"unknown embedding model {model!r}: use {' or '.join(map(repr, sorted(ENCODERS)))} (offline) "
             "or set ASKPAPERS_EMBED_BASE_URL to an OpenAI-compatible endpoint that serves it"
         )
-    return MiniLMEncoder(batch_size=batch_size)
+    return ENCODERS[model](batch_size)
 
 
-def embedding_model(settings):
+def embedding_model(settings) -> Encoder:
     """The encoder the settings ask for (one instance per process and configuration)."""
     return _cached_encoder(settings.embed_model, settings.embed_base_url, settings.embed_api_key,
                            settings.embed_batch_size)

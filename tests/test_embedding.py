@@ -32,3 +32,35 @@ def test_model_signature():
     assert model_signature(Settings(index_dir="x")) == "all-MiniLM-L6-v2-int8"
     assert model_signature(Settings(index_dir="x", embed_model="e5", embed_base_url="http://h/v1")) == \
         "openai-compatible:e5"
+
+
+def test_a_registered_encoder_is_chosen_by_name(monkeypatch):
+    """The encoder seam: one class with the protocol's members plus one registration line."""
+    from ingest import embedding
+
+    class Hashing:
+        model_name, dimension = "hashing-8", 8
+
+        def __init__(self, batch_size: int) -> None:
+            self.batch_size = batch_size
+
+        def embed(self, texts):
+            out = np.zeros((len(texts), 8), dtype=np.float32)
+            for i, t in enumerate(texts):
+                out[i, hash(t) % 8] = 1.0
+            return out
+
+        def get_query_embedding(self, query):
+            return self.embed([query])[0].tolist()
+
+    monkeypatch.setitem(embedding.ENCODERS, "hashing-8", Hashing)
+    enc = embedding_model(Settings(index_dir="x", embed_model="hashing-8", embed_batch_size=7))
+    assert isinstance(enc, embedding.Encoder) and isinstance(enc, Hashing) and enc.batch_size == 7
+    assert isinstance(embedding_model(Settings(index_dir="x")), embedding.Encoder)
+
+
+def test_unknown_model_names_the_known_ones():
+    import pytest
+
+    with pytest.raises(ValueError, match="all-MiniLM-L6-v2-int8"):
+        embedding_model(Settings(index_dir="x", embed_model="no-such-model"))
