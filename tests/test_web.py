@@ -7,6 +7,7 @@ import shutil
 import socket
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -135,15 +136,27 @@ def test_filters_from_the_controls():
 
 
 def test_page_css_and_js_are_package_files():
-    import tomllib
-
     from assistant.web.serve import STATIC
 
     assert "a.ap-cite" in (STATIC / "page.css").read_text(encoding="utf-8")
     assert "ap-active" in (STATIC / "page.js").read_text(encoding="utf-8")
-    setuptools = tomllib.loads((STATIC.parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "assistant.web" in setuptools["packages"]
-    assert {"static/*.css", "static/*.js"} <= set(setuptools["package-data"]["assistant.web"])
+
+
+@pytest.mark.slow
+def test_a_built_wheel_ships_every_module_prompt_and_static_file(tmp_path):
+    """A non-editable install gets every package (web/, store/, readers/, …), the prompts and the page's files."""
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path), str(root)], check=True, capture_output=True, timeout=300)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("askpapers-*.whl"))).namelist())
+    wanted = {str(p.relative_to(root)) for top in ("assistant", "ingest", "prompts")
+              for p in (root / top).rglob("*") if p.suffix in {".py", ".txt", ".css", ".js"}
+              and "__pycache__" not in p.parts}
+    assert wanted and wanted <= names, sorted(wanted - names)
 
 
 def test_binding_beyond_localhost_needs_a_login(tmp_path, capsys, monkeypatch):

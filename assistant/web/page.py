@@ -11,8 +11,11 @@ import os
 import threading
 from typing import Any
 
+from .downloads import DownloadRow
+from .library import library_tab
 from .render import (api_text, esc, plain_text, render_answer, render_error, render_header, render_panel,
                      render_partial, render_sources)
+from .table import table_tab
 from .uploads import UploadJob, UploadLimits, nothing_to_add, received_by, refusal, upload_paths
 
 log = logging.getLogger("askpapers.web")
@@ -112,8 +115,9 @@ def _role(message) -> str:
 
 
 def respond(assistant, chat: list, sections: list[str], turns: list[dict], k=None, sources=None,
-            categories=None, date_from=None, date_to=None):
+            categories=None, date_from=None, date_to=None, on_answer=None):
     """Answer the last user message of the chat; yields (chat, sections, turns, panel or None).
+    `on_answer` gets the final `Answer` (the page keeps its dict for the download buttons).
 
     The page keeps the conversation as `Turn` dicts (`turns`, with the ids of the papers each
     answer cited) and passes them as history, so follow-ups know what was cited; the chat HTML
@@ -141,6 +145,8 @@ def respond(assistant, chat: list, sections: list[str], turns: list[dict], k=Non
             chat[-1] = {"role": "assistant", "content": render_answer(value, turn)}
             sections = (sections + [render_sources(value, turn)])[-MAX_TURNS_KEPT:]
             turns = (turns + [Turn.from_answer(value).to_dict()])[-MAX_TURNS_KEPT:]
+            if on_answer is not None:
+                on_answer(value)
             yield chat, sections, turns, render_panel(sections)
 
 
@@ -211,12 +217,17 @@ def build_app(assistant):
             chat.append({"role": "user", "content": esc(message)})
         return "", chat
 
-    def on_respond(chat, sections, turns, *controls):
-        for chat, sections, turns, panel in respond(assistant, chat, sections, turns, *controls):
-            yield chat, sections, turns, gr.skip() if panel is None else panel
+    def on_respond(chat, sections, turns, answers, *controls):
+        answers = list(answers or [])  # each answer's dict, for the download buttons
+
+        def keep(answer):
+            answers.append(answer.to_dict())
+
+        for chat, sections, turns, panel in respond(assistant, chat, sections, turns, *controls, on_answer=keep):
+            yield chat, sections, turns, answers[-MAX_TURNS_KEPT:], gr.skip() if panel is None else panel
 
     def clear():
-        return [], [], [], render_panel([]), ""
+        return [], [], [], [], render_panel([]), ""
 
     def pick_example(chat, evt: gr.SelectData):
         value = evt.value
@@ -265,9 +276,11 @@ def build_app(assistant):
         header = gr.HTML(render_header({"papers_total": 0}, settings), elem_id="ap-header")
         sections = gr.State([])  # the sources panel of each answer (HTML)
         turns = gr.State([])  # the conversation as Turn dicts: the history `stream` gets
+        answers = gr.State([])  # each answer as `Answer.to_dict()`: what the download buttons export
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot, box, clear_btn = _chat_column(gr)
+                downloads = DownloadRow(gr)
                 k_slider, source_dd, category_dd, date_from, date_to = _filter_controls(gr, default_k)
                 files, add_btn, cancel_btn, upload_status = _upload_controls(gr, settings)
             with gr.Column(scale=2, min_width=320):
@@ -276,12 +289,16 @@ def build_app(assistant):
         controls = [k_slider, source_dd, category_dd, date_from, date_to]
         limits = dict(concurrency_limit=CONCURRENCY, concurrency_id="answer")
         private = dict(queue=False, api_visibility="private")
-        ask_ev = dict(fn=on_respond, inputs=[chatbot, sections, turns] + controls,
-                      outputs=[chatbot, sections, turns, panel], api_visibility="private", **limits)
-        box.submit(add_question, [box, chatbot], [box, chatbot], **private).then(**ask_ev)
-        chatbot.example_select(pick_example, [chatbot], [box, chatbot], **private).then(**ask_ev)
-        clear_btn.click(clear, None, [chatbot, sections, turns, panel, box], **private)
-        chatbot.clear(clear, None, [chatbot, sections, turns, panel, box], **private)
+        ask_ev = dict(fn=on_respond, inputs=[chatbot, sections, turns, answers] + controls,
+                      outputs=[chatbot, sections, turns, answers, panel], api_visibility="private", **limits)
+        cleared = [chatbot, sections, turns, answers, panel, box]
+        downloads.wire(answers, [
+            box.submit(add_question, [box, chatbot], [box, chatbot], **private).then(**ask_ev),
+            chatbot.example_select(pick_example, [chatbot], [box, chatbot], **private).then(**ask_ev),
+            clear_btn.click(clear, None, cleared, **private),
+            chatbot.clear(clear, None, cleared, **private),
+        ])
+        table_tab(gr, assistant, controls, **limits)
         # uploads: one at a time (they write the index), in their own group so questions go on
         upload_ev = add_btn.click(upload, [files], [upload_status], api_name="add_papers",
                                   concurrency_limit=1, concurrency_id="upload")
@@ -290,6 +307,7 @@ def build_app(assistant):
                          concurrency_limit=None).then(
             refresh_controls, None, [source_dd, category_dd, header], api_visibility="private")
         demo.load(refresh_controls, None, [source_dd, category_dd, header], api_visibility="private")
+        library_tab(gr, demo, assistant, catalog, uploads.write_lock, refresh_controls, [source_dd, category_dd, header])
         gr.api(chat, api_name="chat", **limits)
         gr.api(ask, api_name="ask", **limits)
     demo.queue(default_concurrency_limit=CONCURRENCY)

@@ -128,16 +128,37 @@ def highlight(text: str, quotes: Iterable[str]) -> tuple[str, bool]:
 
 
 def _source_meta(hit) -> str:
+    """Date, where it was read ("daily page of Jul 4", the file name in the tooltip), categories,
+    and how well it matched in words ("strong match")."""
+    from ..export import relevance, source_label
+
     bits = []
     if getattr(hit, "date", None):
         bits.append(f'<span class="ap-date">{esc(hit.date)}</span>')
-    for s in getattr(hit, "sources", None) or []:
-        label = s.name + (f" ({s.date})" if getattr(s, "date", None) else "")
-        bits.append(f'<span class="ap-page" title="source page">{esc(label)}</span>')
+    for s in dict.fromkeys(getattr(hit, "sources", None) or []):
+        bits.append(f'<span class="ap-page" title="read from {esc(s.name)}">{esc(source_label(s))}</span>')
     cats = getattr(hit, "categories", None) or []
     if cats:
         bits.append(f'<span class="ap-cats">{esc(", ".join(cats))}</span>')
+    bits.append(f'<span class="ap-rel" title="how well the paper matched the question">{esc(relevance(hit))}</span>')
     return " · ".join(bits)
+
+
+def score_details(papers) -> str:
+    """The raw search scores of an answer's papers behind one details toggle, for the curious:
+    each card already says how well its paper matched in words ("strong match")."""
+    from ..export import relevance
+
+    if not papers:
+        return ""
+    rows = "".join(
+        f"<tr><td>[{n}]</td><td>{esc(relevance(h))}</td><td>{float(getattr(h, 'score', 0) or 0):.4f}</td>"
+        f"<td>{float(getattr(h, 'dense_score', 0) or 0):.3f}</td><td>{float(getattr(h, 'bm25_score', 0) or 0):.2f}</td></tr>"
+        for n, h in enumerate(papers, start=1))
+    head = ("<tr><th>#</th><th>relevance</th><th>search score (fused ranks)</th>"
+            "<th>meaning similarity</th><th>keyword score (BM25)</th></tr>")
+    return (f'<details class="ap-scores"><summary>Search scores</summary>'
+            f'<table class="ap-score-table">{head}{rows}</table></details>')
 
 
 def render_source(hit, number: int, turn: int, quotes: Iterable[str] = (), cited: bool = True) -> str:
@@ -211,6 +232,7 @@ def render_sources(answer, turn: int = 1) -> str:
         parts.append(f'<details class="ap-uncited"><summary>{label} ({len(rest)})</summary>{cards}</details>')
     if not answer.papers:
         parts.append('<p class="ap-empty">No papers matched (check the filters, or add papers below).</p>')
+    parts.append(score_details(answer.papers))
     cls = "ap-turn ap-turn-refused" if answer.refused else "ap-turn"
     return f'<section class="{cls}" data-turn="{turn}">{"".join(parts)}</section>'
 
