@@ -186,6 +186,62 @@ def _print_export(answer, fmt: str) -> None:
         say(f"warning: {w}", multiline=False, file=sys.stderr)
 
 
+def cmd_table(args) -> int:
+    from .api import Assistant
+    from .table import evidence_table
+
+    fmt = _table_format(args)
+    assistant = Assistant(settings=_settings(args))
+    table = evidence_table(assistant, args.question, k=args.k, filters=_filters(args))
+    empty = not table.rows and _no_papers(assistant)
+    if fmt == "json":
+        _emit_json(table.to_dict())
+    elif fmt == "csv":
+        sys.stdout.write(term(table.to_csv()))
+    elif fmt == "markdown":
+        sys.stdout.write(term(table.to_markdown()))
+    elif table.rows:
+        _print_table(table)
+    elif not empty:
+        say("No papers found.")
+    for w in table.warnings:
+        say(f"warning: {w}", multiline=False, file=sys.stderr)
+    return EXIT_ERROR if empty else EXIT_OK
+
+
+def _table_format(args) -> str:
+    from ingest.filters import AskpapersInputError
+
+    if args.json and args.format not in (None, "json"):
+        raise AskpapersInputError(f"--json and --format {args.format} disagree; use one of them")
+    return "json" if args.json else args.format or "text"
+
+
+def _print_table(table, width: int | None = None) -> None:
+    """The table aligned to the terminal: [n], the paper (title, date, relevance), its answer;
+    then each paper's link. Every cell is escaped with `term` before it is wrapped."""
+    import shutil
+
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    num_w = len(f"[{len(table.rows)}]") + 1
+    paper_w = max(16, min(40, (width - num_w) // 3))
+    answer_w = max(20, width - num_w - paper_w - 2)
+    say(f"{'#':<{num_w}}{'Paper':<{paper_w}}  Answer")
+    for r in table.rows:
+        paper = textwrap.wrap(term(r.title, multiline=False), paper_w) + textwrap.wrap(
+            term(" · ".join(x for x in (r.date, r.relevance) if x), multiline=False), paper_w)
+        answer = textwrap.wrap(term(r.answer, multiline=False), answer_w)
+        for i in range(max(len(paper), len(answer))):
+            num = f"[{r.number}]" if i == 0 else ""
+            left = paper[i] if i < len(paper) else ""
+            right = answer[i] if i < len(answer) else ""
+            print(f"{num:<{num_w}}{left:<{paper_w}}  {right}".rstrip())
+        print()
+    for r in table.rows:
+        if r.url:
+            say(f"[{r.number}] {r.url}", multiline=False)
+
+
 def cmd_chat(args) -> int:
     from .api import Assistant
     from .conversation import Turn
@@ -314,6 +370,44 @@ def cmd_eval(args) -> int:
     return EXIT_OK
 
 
+def cmd_papers(args) -> int:
+    from .api import empty_index_message
+    from .library import list_papers
+
+    index = _settings_index(args)
+    papers = list_papers(index, sources=args.source, categories=args.category, sort=args.sort, limit=args.limit)
+    for paper in papers:
+        if args.json:  # JSON Lines: one object per paper
+            _emit_json(paper.to_dict())
+            continue
+        say(paper.title, multiline=False)
+        meta = [paper.date or "no date", ", ".join(paper.source_labels), " ".join(paper.categories), paper.paper_id]
+        say("    " + " · ".join(x for x in meta if x), multiline=False)
+    if not papers and not (args.source or args.category):  # an empty index: say how to fill it
+        say(empty_index_message(index.settings, index.location), file=sys.stderr)
+        return EXIT_ERROR
+    if not papers and not args.json:
+        say("No papers match.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_remove(args) -> int:
+    from .library import remove
+
+    report = remove(_settings_index(args), paper_ids=args.paper_ids, source=args.source)
+    if args.json:
+        _emit_json(report.to_dict())
+    else:
+        say(report.summary(), multiline=False)
+    return EXIT_OK
+
+
+def _settings_index(args):
+    from ingest.store import PaperIndex
+
+    return PaperIndex(_settings(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="askpapers",
@@ -346,6 +440,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "bibtex, ris or csljson (the cited papers, for a reference manager)")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("table", parents=[idx, flt], help="an evidence table: one row per paper, its answer and quote",
+                       description="Answer a question for each of the top k papers: one row per paper with the "
+                                   "answer from its abstract (or 'not stated in the abstract') and the supporting "
+                                   "quote, cited [n] like answers.")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=10, help="papers, one row each (default 10)")
+    p.add_argument("--format", choices=("text", "csv", "markdown", "json"), default=None,
+                   help="text (default, an aligned table); csv; markdown; json (same as --json)")
+    p.set_defaults(func=cmd_table)
+
     p = sub.add_parser("chat", parents=[idx, flt], help="an interactive conversation in the terminal (follow-ups work)")
     p.add_argument("-k", type=int, default=None, help="papers shown to the answerer (default 5)")
     p.set_defaults(func=cmd_chat)
@@ -375,6 +479,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=10, help="papers retrieved per question (default 10)")
     p.add_argument("--answers", action="store_true", help="also ask every question and score the answers")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("papers", parents=[idx], help="list the indexed papers (the library)",
+                       description="List the indexed papers: title, then date, sources, categories and id. "
+                                   "With --json, one JSON object per paper per line (JSON Lines).")
+    p.add_argument("--source", action="append", default=[], metavar="SOURCE",
+                   help="only papers from this source: its file name or its label, e.g. 'daily page of Jul 4' (repeatable)")
+    p.add_argument("--category", action="append", default=[], metavar="CAT", help="only papers in this category (repeatable)")
+    p.add_argument("--sort", choices=("date", "title", "added"), default="date",
+                   help="date (newest first, default), title (A-Z) or added (most recently added first)")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N papers")
+    p.set_defaults(func=cmd_papers)
+
+    p = sub.add_parser("remove", parents=[idx], help="remove papers by id, or every paper of a source",
+                       description="Remove papers (chunks, side index, stats), crash-safe like ingest: if it is "
+                                   "interrupted, run it again (or any ingest) to finish. --source removes that file "
+                                   "from every paper: papers read only from it go, the others stay.")
+    p.add_argument("paper_ids", nargs="*", metavar="PAPER_ID", help="ids as `askpapers papers` shows them")
+    p.add_argument("--source", metavar="SOURCE", help="a source file name or its label, e.g. 'daily page of Jul 4'")
+    p.set_defaults(func=cmd_remove)
     return parser
 
 

@@ -93,13 +93,24 @@ def _paths(inputs, names: list[str]) -> list[str]:
 # ---------------------------------------------------------------------------- snapshots
 def snapshot(index: PaperIndex) -> dict:
     """Everything a clean run determines: chunks (ids, metadata, text) and side-index rows."""
-    chunks = sorted((cid, json.dumps(meta, sort_keys=True), doc) for cid, meta, doc, _v in
+    chunks = sorted((cid, json.dumps(_timeless(meta), sort_keys=True), doc) for cid, meta, doc, _v in
                     index.scan(["metadatas", "documents"]))
     side = index.side
     rows = sorted((pid, side.table.n_chunks[i], side.table.date_ord[i], side.table.categories[i],
                    side.table.sources[i], json.dumps(side.record(pid), sort_keys=True))
                   for i, pid in enumerate(side.table.ids))
     return {"chunks": chunks, "rows": rows}
+
+
+def _timeless(meta: dict) -> dict:
+    """Chunk metadata without the wall-clock `added` time (two runs never share it; test_library
+    checks that it survives rewrites), also inside llama-index's `_node_content` copy."""
+    meta = {k: v for k, v in meta.items() if k != "added"}
+    if "_node_content" in meta:
+        node = json.loads(meta["_node_content"])
+        node.get("metadata", {}).pop("added", None)
+        meta["_node_content"] = json.dumps(node, sort_keys=True)
+    return meta
 
 
 def assert_consistent(index: PaperIndex) -> None:

@@ -141,3 +141,38 @@ def test_html_in_titles_and_abstracts_is_shown_as_text(page):
     assert page.locator('img[src="x"]').count() == 0 and page.locator("#ap-sources script").count() == 0
     card.locator(".ap-title").click()
     assert page.evaluate("window.__xss") is None
+
+
+def test_library_tab_sorts_filters_and_removes_a_paper(page):
+    """Runs last: it removes the planted paper the tests above ask about."""
+    from ingest.records import normalise_title
+
+    page.get_by_role("tab", name="Library").click()
+    table = page.locator("#ap-library-table")
+    table.locator("table").wait_for()
+    assert "366 papers" in table.inner_text()  # the 365 sample papers and the planted one
+    assert "daily page of" in page.locator("#ap-library-counts").inner_text()  # readable source names
+    first_title = table.locator("td.ap-title").first
+    page.locator("#ap-library-sort").get_by_text("Recently added").click()
+    sync_api.expect(first_title).to_have_text(XSS_TITLE)  # added after the sample pages
+    page.locator("#ap-library-sort").get_by_text("Title (A–Z)").click()
+    sync_api.expect(first_title).not_to_have_text(XSS_TITLE)
+    first = table.locator("td.ap-title").all_inner_texts()[:8]
+    assert first == sorted(first, key=normalise_title)
+
+    query = page.locator("#ap-library-query").get_by_test_id("textbox")
+    query.fill("<img src")
+    query.press("Enter")
+    table.get_by_text("1 of 366 papers").wait_for()
+    assert table.locator("td.ap-title").inner_text() == XSS_TITLE
+    assert table.locator("td.ap-title a").count() == 0  # its javascript: url is not linked
+    assert page.evaluate("window.__xss") is None and page.locator('img[src="x"]').count() == 0
+
+    page.get_by_text("Remove papers").click()
+    page.locator("#ap-library-select label").filter(has_text="no date").first.click()
+    page.get_by_role("button", name="Remove selected…").click()
+    sync_api.expect(page.locator("#ap-library-question")).to_contain_text(XSS_TITLE)  # asks first, naming it
+    page.get_by_role("button", name="Yes, remove them").click()
+    page.locator("#ap-library-status").get_by_text("1 paper removed").wait_for()
+    table.get_by_text("No papers match these filters.").wait_for()
+    page.locator("#ap-header").get_by_text("365 indexed paper").wait_for()  # the chat's header follows

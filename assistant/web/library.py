@@ -157,7 +157,7 @@ def library_tab(gr, demo, assistant, catalog, lock, refresh_controls, chat_contr
 
     filters = [source, category, sort, query]
     views = [table, selected, counts, source, category]
-    private = dict(queue=False, api_visibility="private")
+    private = {"queue": False, "api_visibility": "private"}
     for control in (source, category, sort):
         control.change(refresh, filters, views, **private)
     query.submit(refresh, filters, views, **private)

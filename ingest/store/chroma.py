@@ -171,8 +171,11 @@ class ChromaConnection:
         return []
 
     # --- writes
-    def upsert(self, nodes: list) -> None:
+    def upsert(self, nodes: list, drop_keys: tuple[str, ...] = ()) -> None:
         """Write llama-index nodes, replacing any stored chunk of the same id.
+
+        Chroma's upsert merges metadata: a key the new metadata lacks stays. `drop_keys` are
+        removed from every written chunk (sent as None), e.g. the `src:` flag of a removed source.
 
         The rows are what llama-index's `ChromaVectorStore.add` writes (its own
         `node_to_metadata_dict`), so llama-index reads them back as nodes; but `add` silently
@@ -189,7 +192,8 @@ class ChromaConnection:
             metadatas = []
             for node in part:
                 meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
-                metadatas.append({k: ("" if v is None else v) for k, v in meta.items()})
+                metadatas.append({k: ("" if v is None else v) for k, v in meta.items()}
+                                 | {k: None for k in drop_keys if k not in meta})
             self.collection.upsert(ids=[n.node_id for n in part], embeddings=[n.get_embedding() for n in part],
                                    metadatas=metadatas,
                                    documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in part])

@@ -17,6 +17,7 @@ from ..records import Paper, Source
 
 CAT_PREFIX = "cat:"
 SRC_PREFIX = "src:"
+ADDED = "added"  # when the paper first entered the index (Unix seconds; 0: before this was recorded)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class StoredPaper:
     chunks_expected: int
     has_first: bool = False
     chunk_ids: list[str] = field(default_factory=list)
+    added: int = 0  # see ADDED: kept when the paper is rewritten, so "added" means first added
 
     @property
     def complete(self) -> bool:
@@ -46,8 +48,9 @@ def date_ord(iso: str | None) -> int:
     return d.year * 10000 + d.month * 100 + d.day
 
 
-def chunk_metadata(paper: Paper, chunk: Chunk, content_hash: str) -> dict[str, Any]:
-    """Flat metadata (Chroma and llama-index accept only scalars): the record plus filter flags.
+def chunk_metadata(paper: Paper, chunk: Chunk, content_hash: str, added: int = 0) -> dict[str, Any]:
+    """Flat metadata (Chroma and llama-index accept only scalars): the record plus filter flags,
+    and `added`, when the paper first entered the index (an int: Chroma indexes every string).
 
     The abstract rides on chunk 0 only: Chroma stores each string value twice (row and index)
     and llama-index's `_node_content` repeats all metadata, so a copy per chunk is costly.
@@ -68,6 +71,7 @@ def chunk_metadata(paper: Paper, chunk: Chunk, content_hash: str) -> dict[str, A
         "doi": paper.doi or "",
         "url": paper.url or "",
         "sources": json.dumps([[s.name, s.date] for s in paper.sources]),
+        ADDED: int(added),
     }
     if chunk.index == 0:
         meta["abstract"] = paper.abstract
@@ -93,6 +97,14 @@ def paper_from_metadata(meta: dict[str, Any]) -> Paper:
     )
 
 
+def added_time(meta: dict[str, Any]) -> int:
+    """The `added` time of a chunk's paper (0 for chunks written before it was recorded)."""
+    try:
+        return int(meta.get(ADDED) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def stored_papers(rows: list[tuple[str, dict[str, Any]]]) -> dict[str, StoredPaper]:
     """Group chunk rows (id, metadata) by paper; chunks of two versions mark the paper incomplete."""
     found: dict[str, StoredPaper] = {}
@@ -105,7 +117,7 @@ def stored_papers(rows: list[tuple[str, dict[str, Any]]]) -> dict[str, StoredPap
                 sp.chunk_ids.append(cid)
                 continue
             found[pid] = sp = StoredPaper(paper_from_metadata(meta), meta.get("content_hash", ""), 0,
-                                          int(meta.get("n_chunks", 0)))
+                                          int(meta.get("n_chunks", 0)), added=added_time(meta))
         if int(meta.get("chunk") or 0) == 0:
             sp.paper = paper_from_metadata(meta)  # the chunk that carries the abstract
             sp.has_first = True

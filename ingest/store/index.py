@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -28,7 +29,7 @@ from ..chunking import Chunk
 from ..faults import kill_point
 from ..records import Paper
 from .chroma import ChromaConnection, IndexError_
-from .codec import StoredPaper, chunk_metadata, stored_papers
+from .codec import SRC_PREFIX, StoredPaper, chunk_metadata, stored_papers
 from .sparse import SideIndex
 
 if TYPE_CHECKING:
@@ -193,21 +194,40 @@ class PaperIndex:
             self.begin_write()
             self.chroma.delete(chunk_ids)
 
-    def write_chunks(self, items: list[tuple[Paper, Chunk, str, list[float]]]) -> None:
+    def write_chunks(self, items: list[tuple[Paper, Chunk, str, list[float]]],
+                     added: dict[str, int] | None = None, drop_keys: tuple[str, ...] = ()) -> None:
         """Write chunks (paper, chunk, content hash, embedding) as llama-index nodes; a stored chunk of
-        the same id is replaced."""
+        the same id is replaced. `added` gives a paper's first-added time (papers absent: now);
+        `drop_keys` are metadata keys to remove from the stored chunks (see ChromaConnection.upsert)."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
+        added, now = added or {}, int(time.time())
         nodes = []
         for paper, chunk, content_hash, vector in items:
-            meta = chunk_metadata(paper, chunk, content_hash)
+            meta = chunk_metadata(paper, chunk, content_hash, added.get(paper.paper_id, now))
             nodes.append(TextNode(
                 id_=chunk.chunk_id, text=chunk.text, metadata=meta, embedding=vector,
                 excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta),
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=paper.paper_id)}))
         if nodes:
             self.begin_write()
-            self.chroma.upsert(nodes)
+            self.chroma.upsert(nodes, drop_keys)
+
+    def papers_with_source(self, name: str) -> dict[str, StoredPaper]:
+        """The stored papers read from the source file `name` (asks Chroma, not the side index, so
+        papers an interrupted write left uncommitted are found too)."""
+        res = self.chroma.get({SRC_PREFIX + name: True}, ["metadatas"])
+        return stored_papers(list(zip(res["ids"], res["metadatas"])))
+
+    def chunk_rows(self, paper_ids: list[str]) -> list[tuple[str, dict, str, list[float]]]:
+        """Every stored chunk of these papers: (chunk id, metadata, document, embedding)."""
+        rows: list[tuple[str, dict, str, list[float]]] = []
+        for start in range(0, len(paper_ids), 500):
+            res = self.chroma.get({"paper_id": {"$in": paper_ids[start : start + 500]}},
+                                  ["metadatas", "documents", "embeddings"])
+            rows.extend(zip(res["ids"], res["metadatas"], res["documents"],
+                            ([float(x) for x in e] for e in res["embeddings"])))
+        return rows
 
     def scan(self, include: list[str]) -> Iterator[tuple[str, dict, str | None, Any]]:
         return self.chroma.scan(include)
@@ -282,6 +302,14 @@ class PaperIndex:
             except OSError:
                 pass  # a read-only cache only costs a rebuild next time
         return side
+
+    def papers(self) -> Iterator[dict]:
+        """Every committed paper's record (no passages) with `added` and `n_chunks`: the library.
+
+        Read from the side index of the current generation (another process's finished ingest or
+        removal is picked up first), so listing needs no collection scan."""
+        self.refresh()
+        return self.side.papers()
 
     def dense(self, vector: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
         """Top `n` chunks by cosine similarity: (chunk id, similarity), best first (never raises

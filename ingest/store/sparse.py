@@ -25,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,12 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from ..faults import kill_point
-from .codec import paper_from_metadata
+from .codec import added_time, paper_from_metadata
 from .files import fsync_dir, fsync_tree, swap_lock
 
 DIRNAME = "side-index"
 MANIFEST = "manifest.json"
-FORMAT = 7  # bump when the saved layout or the tokenizer changes: older saves are rebuilt
+FORMAT = 8  # bump when the saved layout or the tokenizer changes: older saves are rebuilt
 OLD_PREFIX = ".side-old-"  # a replaced side index, deleted right after the swap
 STALE_TMP_SECONDS = 3600  # a temp dir this old belongs to a save that was killed
 TOP_TERMS = 20  # characteristic terms kept per paper, for query expansion
@@ -72,6 +73,7 @@ class PaperTable:
     date_ord: list[int] = field(default_factory=list)
     categories: list[list[str]] = field(default_factory=list)
     sources: list[list[str]] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)  # when each paper first entered the index (Unix s)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -137,6 +139,7 @@ class SideIndex:
                 table.date_ord.append(int(meta.get("date_ord") or 0))
                 table.categories.append(paper.categories)
                 table.sources.append([s.name for s in paper.sources])
+                table.added.append(added_time(meta))
                 records.append(paper.to_dict() | {"passages": [""] * int(meta.get("n_chunks") or 1)})
                 sums.append(np.zeros_like(vec))
             i = row[pid]
@@ -244,7 +247,7 @@ class SideIndex:
     def consistent(self) -> bool:
         """Every per-paper array has one row per paper (parts of two saves never mix)."""
         n = len(self.table)
-        rows = [len(getattr(self.table, f)) for f in ("n_chunks", "date_ord", "categories", "sources")]
+        rows = [len(getattr(self.table, f)) for f in ("n_chunks", "date_ord", "categories", "sources", "added")]
         rows += [len(a) for a in (self.vectors, self.top_terms, self.top_weights) if a is not None]
         if self._offsets is not None:
             rows.append(len(self._offsets) - 1)
@@ -266,6 +269,14 @@ class SideIndex:
             return json.loads(self._pending_records[row])
         start, end = int(self._offsets[row]), int(self._offsets[row + 1])
         return json.loads(os.pread(self._records_fd, end - start, start))
+
+    def papers(self) -> Iterator[dict]:
+        """Every paper's record without its passages, plus `added` and `n_chunks`, in table order
+        (what a listing of the library needs; one record read per paper)."""
+        for i, pid in enumerate(self.table.ids):
+            record = self.record(pid) or {"paper_id": pid}
+            record.pop("passages", None)
+            yield record | {"added": self.table.added[i], "n_chunks": self.table.n_chunks[i]}
 
     # --- filters
     def mask(self, filters) -> np.ndarray | None:
