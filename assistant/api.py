@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Callable
 
 from ingest.filters import AskpapersInputError, SearchFilters
 
+from .answers import Answer, Answerer
 from .conversation import Turn, condense_offline, is_follow_up, to_turns
 from .retrieval import Hit, HybridRetriever
 from .settings import Settings, get_settings
@@ -29,8 +31,9 @@ class Assistant:
     """
 
     def __init__(self, index_dir: str | Path | None = None, chroma_url: str | None = None,
-                 settings: Settings | None = None, **overrides) -> None:
+                 settings: Settings | None = None, answerer: Answerer | None = None, **overrides) -> None:
         base = settings or get_settings()
+        self._answerer = answerer  # None: chosen from the settings for each question (see `answerer`)
         self.settings = base.with_overrides(index_dir=index_dir, chroma_url=chroma_url, **overrides)
         self._index = None
         self._retriever = None
@@ -81,7 +84,8 @@ class Assistant:
             self._scorer = EvidenceScorer(self.index.side, self.index.embed_model)
         return self._scorer
 
-    def ask(self, question: str, history=None, k: int | None = None, filters=None):
+    def ask(self, question: str, history=None, k: int | None = None, filters=None,
+            on_status: Callable[[str], None] | None = None):
         """Answer `question` from the indexed abstracts, citing each claim as [n].
 
         `question` is a non-empty string. `history` is the conversation so far, oldest first:
@@ -96,11 +100,12 @@ class Assistant:
         and the text says so and names the closest papers (or that the index is still empty).
         """
         answer = None
-        for item in self.stream(question, history=history, k=k, filters=filters):
+        for item in self.stream(question, history=history, k=k, filters=filters, on_status=on_status):
             answer = item
         return answer
 
-    def stream(self, question: str, history=None, k: int | None = None, filters=None):
+    def stream(self, question: str, history=None, k: int | None = None, filters=None,
+               on_status: Callable[[str], None] | None = None):
         """Like `ask`, but yields the answer's text as it is produced, then the final `Answer`.
 
         The arguments are checked when `stream` is called, before anything is yielded. The final
@@ -110,13 +115,25 @@ class Assistant:
         question = check_text("question", question)
         history = check_history(history)
         k = self.settings.top_k if k is None else check_k(k)
-        return self._stream(question, history, k, SearchFilters.coerce(filters))
+        return self._stream(question, history, k, SearchFilters.coerce(filters), on_status)
 
-    def _stream(self, question: str, history: list[dict], k: int, filters: SearchFilters | None):
-        import time
-
-        from .answers import Answer
+    def answerer(self, client=None) -> Answerer:
+        """The answerer for this question: the injected one, else the LLM's when one is configured
+        (it falls back to, and is refereed by, the offline answerer), else the offline one."""
+        if self._answerer is not None:
+            return self._answerer
         from .extractive import ExtractiveAnswerer
+
+        offline = ExtractiveAnswerer(self.scorer)
+        if client is None:
+            return offline
+        from .generative import GenerativeAnswerer
+
+        return GenerativeAnswerer(client, self.scorer, offline, self.settings.llm_prompt_tokens)
+
+    def _stream(self, question: str, history: list[dict], k: int, filters: SearchFilters | None,
+                on_status: Callable[[str], None] | None = None):
+        import time
 
         started = time.perf_counter()
         warnings: list[str] = []
@@ -134,29 +151,13 @@ class Assistant:
         if focus:  # a follow-up is first about the papers the conversation is about
             ids = {h.paper_id for h in focus}
             hits = (focus + [h for h in hits if h.paper_id not in ids])[: max(len(hits), len(focus))]
-        extractive = ExtractiveAnswerer(self.scorer)
         answer = None
-        if client is not None and hits:
-            from .generative import GenerativeAnswerer
-            from .llm import LLMError
-
-            try:
-                for item in GenerativeAnswerer(client, self.scorer).stream(question, hits):
-                    if isinstance(item, Answer):
-                        answer = item
-                    else:
-                        yield item
-            except LLMError as exc:
-                warnings.append(f"{exc}: showing the offline answer instead")
-            if answer is not None and answer.refused:  # keep the model's verdict, show the closest papers
-                answer = extractive.refusal(question, hits, self.scorer.score(question, hits))
-                answer.mode = client.model
-            elif answer is not None and not answer.text:
-                warnings += answer.warnings + ["showing the offline answer instead"]
-                answer = None
-        if answer is None:
-            answer = extractive.answer(question, hits, context=standalone, focus=len(focus))
-            yield answer.text
+        for item in self.answerer(client).stream(question, hits, context=standalone, focus=len(focus),
+                                                 on_status=on_status):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
         answer.warnings = warnings + answer.warnings
         answer.standalone_question = standalone if standalone != question else None
         answer.seconds = time.perf_counter() - started

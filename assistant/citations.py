@@ -1,15 +1,28 @@
-"""Check an answer's citations against the abstracts they point to.
+"""Check an LLM answer's citations against the abstracts, and repair them where a source clearly fits.
 
-Every sentence of the answer is checked: a citation [n] outside the sources is removed; a
-cited sentence that its abstract does not support loses that citation, and a sentence left
-with no supported citation is removed. Each kept citation gets as its quote the abstract
-sentence that supports it best. Everything removed is reported in warnings.
+Every claim sentence of the answer is measured against every source (the evidence scorer's
+`claim_support`, the same measure the offline answerer uses):
+
+* a citation [n] outside the sources is removed;
+* a citation whose abstract supports the sentence is kept;
+* a sentence left with no supporting citation (it had no marker, or only wrong ones) is
+  re-cited to the source that supports it best, when that support is at least
+  REPAIR_SUPPORT_MIN (one source only: a second one nearly as close is usually a neighbour
+  paper on the same topic, not where the claim came from);
+* only a sentence that no source supports is removed.
+
+A caller can demand stronger support (`min_support`): when the evidence is weak (the offline
+answerer refuses), only claims that nearly restate a source are kept.
+
+Small models often write the right sentence without its [n], or with the wrong n: repairing
+keeps their answer instead of throwing it away. Each kept citation's quote is the abstract
+sentence that supports it best. Every change is reported in `warnings`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .answers import Citation
 from .evidence import EvidenceScorer
@@ -17,8 +30,14 @@ from .retrieval import Hit
 from .sentences import split_sentences
 
 CLAIM_SUPPORT_MIN = 0.35  # below this, a cited abstract is not taken to support the sentence
+REPAIR_SUPPORT_MIN = 0.45  # an uncited sentence is given a source only when it supports it this well
+STRICT_SUPPORT = 0.60  # what a claim needs when the evidence is weak (a near restatement of a source)
+MIN_CLAIM_WORDS = 3  # shorter sentences ("Sure!", "In short:") are connective text, not claims
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _LINE_PREFIX = re.compile(r"^(\s*(?:[-*•]|\d+[.)])\s+)")
+_END = re.compile(r"([.!?]+[\"'”’)]*)$")
+# "… 60,000 hours. [1]" (small models put the marker after the full stop): it belongs to that sentence
+_AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)+)(?=\s|$)")
 
 
 @dataclass
@@ -26,64 +45,128 @@ class Checked:
     text: str
     citations: list[Citation]
     warnings: list[str]
+    claims: int = 0  # claim sentences kept (each with at least one supporting citation)
 
 
 def _numbers(marker_group: str) -> list[int]:
     return [int(n) for n in re.split(r"\s*,\s*", marker_group)]
 
 
-def _keep_markers(sentence: str, valid: set[int]) -> str:
+def _short(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def with_markers(claim: str, numbers: list[int]) -> str:
+    """`claim` with its [n] markers before the closing punctuation: "It has 80M parameters [2]."""
+    markers = "".join(f"[{n}]" for n in numbers)
+    m = _END.search(claim)
+    return f"{claim[: m.start()]} {markers}{m.group(1)}" if m else f"{claim} {markers}"
+
+
+def keep_only(sentence: str, valid: set[int]) -> str:
     """The sentence as written, minus the citation numbers that are not in `valid`."""
 
     def repl(m: re.Match) -> str:
         kept = [n for n in _numbers(m.group(1)) if n in valid]
-        if not kept:
-            return ""
-        return m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())] + "".join(f"[{n}]" for n in kept)
+        space = m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())]
+        return space + "".join(f"[{n}]" for n in kept) if kept else ""
 
-    return _MARKERS.sub(repl, sentence)
+    return _MARKERS.sub(repl, sentence).strip()
 
 
-def check_citations(text: str, hits: list[Hit], scorer: EvidenceScorer) -> Checked:
-    abstracts = [split_sentences(h.abstract) for h in hits]
-    best: dict[int, tuple[float, str]] = {}
-    warnings: list[str] = []
+@dataclass
+class _Checker:
+    """Checks one answer's sentences against the hits, collecting quotes and warnings."""
+
+    hits: list[Hit]
+    scorer: EvidenceScorer
+    min_support: float = CLAIM_SUPPORT_MIN
+    warnings: list[str] = field(default_factory=list)
+    quotes: dict[int, tuple[float, str]] = field(default_factory=dict)  # source number → (support, sentence)
+    claims: int = 0
+
+    def __post_init__(self) -> None:
+        self.abstracts = [split_sentences(h.abstract) for h in self.hits]
+
+    def is_claim(self, text: str) -> bool:
+        """A sentence that states something (as opposed to "Sure!", "Here is what they say:" or
+        a bare paper title, which a small model may reply with when nothing answers)."""
+        bare = text.strip().rstrip(".").strip().lower()
+        return (len(text.split()) >= MIN_CLAIM_WORDS and not text.rstrip().endswith(":")
+                and bare not in {h.title.strip().lower() for h in self.hits} and bool(self.scorer.terms(text)))
+
+    def supports(self, claim: str) -> list[tuple[float, int]]:
+        """For each source: how well its best sentence supports `claim`, and which sentence."""
+        out = []
+        for sentences in self.abstracts:
+            idx, score = self.scorer.claim_support(claim, sentences)
+            out.append((score, idx))
+        return out
+
+    def sentence(self, sentence: str) -> str | None:
+        """The sentence with checked (or repaired) markers; None when it is removed."""
+        cited = list(dict.fromkeys(n for group in _MARKERS.findall(sentence) for n in _numbers(group)))
+        claim = _MARKERS.sub("", sentence).strip()
+        if not self.is_claim(claim):
+            return sentence if not cited else claim or None  # connective text: no citation to check
+        for n in [n for n in cited if not 1 <= n <= len(self.hits)]:
+            self.warnings.append(f"removed citation [{n}]: there are only {len(self.hits)} sources")
+        cited = [n for n in cited if 1 <= n <= len(self.hits)]
+        support = self.supports(claim)
+        kept = [n for n in cited if support[n - 1][0] >= self.min_support]
+        if kept:
+            for n in cited:
+                if n not in kept:
+                    self.warnings.append(f"removed citation [{n}]: “{_short(self.hits[n - 1].title, 60)}” "
+                                         f"does not support “{_short(claim)}”")
+            self._quote(kept, support)
+            return keep_only(sentence, set(kept))
+        targets = self.repair_targets(support)
+        if not targets:
+            self.warnings.append(f"removed a sentence no source supports: “{_short(claim, 100)}”")
+            return None
+        names = " and ".join(f"[{n}] “{_short(self.hits[n - 1].title, 60)}”" for n in targets)
+        if cited:
+            was = "".join(f"[{n}]" for n in cited)
+            self.warnings.append(f"re-cited “{_short(claim)}” from {was} to {names}, which supports it")
+        else:
+            self.warnings.append(f"added the citation {names} to “{_short(claim)}”")
+        self._quote(targets, support)
+        return with_markers(claim, targets)
+
+    def repair_targets(self, support: list[tuple[float, int]]) -> list[int]:
+        """[n] of the source that supports a sentence best, if well enough (the first on a tie)."""
+        if not support:
+            return []
+        best = max(range(len(support)), key=lambda i: (support[i][0], -i))
+        return [best + 1] if support[best][0] >= max(REPAIR_SUPPORT_MIN, self.min_support) else []
+
+    def _quote(self, numbers: list[int], support: list[tuple[float, int]]) -> None:
+        """Count a kept claim; each of its sources quotes its best supporting sentence so far."""
+        self.claims += 1
+        for n in numbers:
+            score, idx = support[n - 1]
+            if idx >= 0 and score > self.quotes.get(n, (-1.0, ""))[0]:
+                self.quotes[n] = (score, self.abstracts[n - 1][idx])
+
+    def citations(self) -> list[Citation]:
+        return [Citation(number=n, paper_id=self.hits[n - 1].paper_id, title=self.hits[n - 1].title,
+                         url=self.hits[n - 1].url, quote=quote, score=round(score, 4))
+                for n, (score, quote) in sorted(self.quotes.items())]
+
+
+def check_citations(text: str, hits: list[Hit], scorer: EvidenceScorer,
+                    min_support: float = CLAIM_SUPPORT_MIN) -> Checked:
+    """The answer with every claim cited to a source that supports it (see the module docstring)."""
+    checker = _Checker(hits, scorer, min_support)
     out_lines: list[str] = []
-    for line in text.splitlines():
+    for line in _AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)}", text).splitlines():
         prefix_m = _LINE_PREFIX.match(line)
         prefix = prefix_m.group(1) if prefix_m else ""
-        kept: list[str] = []
-        for sentence in split_sentences(line[len(prefix):]):
-            cited = [n for group in _MARKERS.findall(sentence) for n in _numbers(group)]
-            claim = _MARKERS.sub("", sentence).strip()
-            if not cited:
-                kept.append(sentence)  # connective text without a claim of its own
-                continue
-            valid: list[int] = []
-            for n in dict.fromkeys(cited):
-                if not 1 <= n <= len(hits):
-                    warnings.append(f"removed citation [{n}]: there are only {len(hits)} sources")
-                    continue
-                idx, score = scorer.claim_support(claim, abstracts[n - 1])
-                if score < CLAIM_SUPPORT_MIN:
-                    warnings.append(f"removed citation [{n}]: “{hits[n - 1].title}” does not support “{claim[:80]}”")
-                    continue
-                valid.append(n)
-                if idx >= 0 and score > best.get(n, (-1.0, ""))[0]:
-                    best[n] = (score, abstracts[n - 1][idx])
-            if not valid:
-                warnings.append(f"removed a sentence no cited abstract supports: “{claim[:100]}”")
-                continue
-            kept.append(_keep_markers(sentence, set(valid)))
+        kept = [s for s in (checker.sentence(s) for s in split_sentences(line[len(prefix):])) if s]
         if kept:
             out_lines.append(prefix + " ".join(kept))
         elif not line.strip():
             out_lines.append("")
-    cleaned = "\n".join(out_lines).strip()
-    cleaned = re.sub(r"\n{3,}", "\n\n", cleaned)
-    citations = [
-        Citation(number=n, paper_id=hits[n - 1].paper_id, title=hits[n - 1].title, url=hits[n - 1].url,
-                 quote=quote, score=round(score, 4))
-        for n, (score, quote) in sorted(best.items())
-    ]
-    return Checked(cleaned, citations, warnings)
+    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(out_lines).strip())
+    return Checked(cleaned, checker.citations(), checker.warnings, checker.claims)

@@ -1,25 +1,40 @@
-"""Answers written by an LLM from the retrieved abstracts, then checked (see citations.py)."""
+"""Answers written by an LLM from the evidence sentences, checked, and arbitrated against the
+offline answerer.
+
+`GenerativeAnswerer.stream` is complete on its own: it never raises for a failure of the LLM.
+Any failure (transport, protocol, a malformed reply, a bug) ends in the offline answer with a
+one-line warning; a refusal the evidence contradicts is overruled; an answer no source
+supports becomes a refusal. `Answer.mode` names the model when its text is shown and is
+"extractive" when the offline text is (a warning then says why).
+"""
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Iterator
+import time
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 from prompts import load
 
 from .answers import REFUSAL, Answer
-from .citations import check_citations
-from .conversation import message_text
-from .evidence import EvidenceScorer
-from .llm import ChatClient
+from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, check_citations
+from .conversation import to_turns
+from .evidence import Evidence, EvidenceScorer
+from .extractive import ExtractiveAnswerer, paper_support, trimmed
+from .llm import ChatClient, LLMError
 from .retrieval import Hit
 
-MAX_ABSTRACT_CHARS = 2500  # per source in the prompt
+log = logging.getLogger(__name__)
+
+PROMPT_TOKENS = 400  # default budget for the evidence in the prompt (settings.llm_prompt_tokens)
+MAX_REPLY_TOKENS = 300
 _REFUSAL_SIGNS = re.compile(
     r"do(es)? not (answer|address|mention|say|contain|provide)|cannot (answer|be answered)|"
     r"(no|not enough) information|not (stated|mentioned|specified|answered) in|"
     r"none of the (abstracts|papers|sources)",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -31,47 +46,157 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL_SIGNS.search(plain)) and len(plain) < 300
 
 
-def format_sources(hits: list[Hit]) -> str:
-    return "\n\n".join(f"[{i}] {h.title}\n{h.abstract[:MAX_ABSTRACT_CHARS]}" for i, h in enumerate(hits, start=1))
+@lru_cache(maxsize=1)
+def _encode() -> Callable[[str], list[int]]:
+    """tiktoken's cl100k encoder, loaded from llama-index's bundled cache (no download)."""
+    from llama_index.core.utils import get_tokenizer
+
+    return get_tokenizer()
 
 
-def answer_messages(question: str, hits: list[Hit]) -> list[dict]:
+def count_tokens(text: str) -> int:
+    """Tokens of `text` in tiktoken's cl100k encoding (offline)."""
+    return len(_encode()(text))
+
+
+def quoted_by(answer: Answer, hits: list[Hit], evidence: list[Evidence]) -> list[Evidence]:
+    """The evidence sentences the offline `answer` quotes (verbatim or trimmed of an opener)."""
+    if answer.refused:
+        return []
+    return [e for e in evidence if e.text in answer.text or trimmed(e.text) in answer.text]
+
+
+def pick_evidence(hits: list[Hit], evidence: list[Evidence], budget: int,
+                  first: list[Evidence] = ()) -> dict[int, list[Evidence]]:
+    """The evidence sentences that go into the prompt, by source, within `budget` tokens.
+
+    Every source gets its best sentence (so each [n] means something); then the sentences in
+    `first` (those the offline answerer quotes: it finds the ones that name what a question
+    asks for, which often echo the question least); then the rest of the leading paper (the
+    answer is usually there); then the best remaining sentences of any source, while they fit.
+    """
+    by_paper: dict[int, list[Evidence]] = {}
+    for e in evidence:  # best first
+        by_paper.setdefault(e.hit, []).append(e)
+    if not by_paper:
+        return {}
+    lead = max(by_paper, key=lambda h: paper_support(by_paper[h]))
+    order = [ev[0] for ev in by_paper.values()] + list(first) + by_paper[lead] + evidence
+    used = sum(count_tokens(f"[{i}] {h.title}\n") for i, h in enumerate(hits, start=1))
+    chosen: dict[int, list[Evidence]] = {}
+    for e in order:
+        cost = count_tokens(e.text) + 1
+        if e in chosen.get(e.hit, []) or (used + cost > budget and e.hit in chosen):
+            continue
+        chosen.setdefault(e.hit, []).append(e)
+        used += cost
+    return chosen
+
+
+def format_sources(hits: list[Hit], evidence: list[Evidence], budget: int = PROMPT_TOKENS,
+                   first: list[Evidence] = ()) -> str:
+    """Each source as "[n] title" and its chosen sentences in the abstract's order ("…" for gaps)."""
+    chosen = pick_evidence(hits, evidence, budget, first)
+    blocks = []
+    for h, hit in enumerate(hits):
+        picked = sorted(chosen.get(h, []), key=lambda e: e.sentence)
+        text = ""
+        for i, e in enumerate(picked):
+            gap = i > 0 and e.sentence != picked[i - 1].sentence + 1
+            text += (" … " if gap else " " if i else "") + e.text
+        blocks.append(f"[{h + 1}] {hit.title}\n{text}".rstrip())
+    return "\n\n".join(blocks)
+
+
+def answer_messages(question: str, hits: list[Hit], evidence: list[Evidence], budget: int = PROMPT_TOKENS,
+                    first: list[Evidence] = ()) -> list[dict]:
+    sources = format_sources(hits, evidence, budget, first)
     return [
         {"role": "system", "content": load("system").format(refusal=REFUSAL)},
-        {"role": "user", "content": load("answer").format(sources=format_sources(hits), question=question,
-                                                          refusal=REFUSAL)},
+        {"role": "user", "content": load("answer").format(sources=sources, question=question, refusal=REFUSAL)},
     ]
 
 
-def condense_messages(question: str, history: list[dict]) -> list[dict]:
-    turns = "\n".join(f"{m.get('role', 'user')}: {message_text(m)[:600]}" for m in history[-6:])
-    return [{"role": "user", "content": load("condense").format(history=turns, question=question)}]
+def condense_messages(question: str, history) -> list[dict]:
+    """The prompt that rewrites a follow-up as a standalone question. `history`: turns or chat
+    messages (see `conversation.to_turns`); the last three turns are shown."""
+    lines = []
+    for turn in to_turns(history)[-3:]:
+        lines.append(f"user: {turn.question[:600]}")
+        if turn.answer:
+            lines.append(f"assistant: {turn.answer[:600]}")
+    return [{"role": "user", "content": load("condense").format(history="\n".join(lines), question=question)}]
 
 
 class GenerativeAnswerer:
-    """Stream an LLM's answer, then verify its citations against the abstracts."""
+    """Stream an LLM's answer from the evidence, check its citations, arbitrate with the offline
+    answerer (`offline`, also the fallback for every failure)."""
 
-    def __init__(self, client: ChatClient, scorer: EvidenceScorer) -> None:
+    def __init__(self, client: ChatClient, scorer: EvidenceScorer, offline: ExtractiveAnswerer | None = None,
+                 prompt_tokens: int = PROMPT_TOKENS) -> None:
         self.client = client
         self.scorer = scorer
-        self.mode = client.model
+        self.offline = offline or ExtractiveAnswerer(scorer)
+        self.prompt_tokens = prompt_tokens
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
-        """Yield text deltas, then the checked Answer. Raises LLMError when the LLM fails."""
+    @property
+    def mode(self) -> str:
+        return self.client.model
+
+    def stream(self, question: str, hits: list[Hit], context: str | None = None, focus: int = 0,
+               on_status: Callable[[str], None] | None = None) -> Iterator[str | Answer]:
+        """Yield the reply's text pieces, then the final Answer (authoritative: it may differ from
+        what streamed). Never raises for a failure of the LLM. `context` and `focus` are passed
+        to the offline answerer (the standalone question, the papers a follow-up is about);
+        `on_status` gets a line every few seconds while the model is silent."""
+        started = time.monotonic()
+        offline = self.offline.answer(question, hits, context=context, focus=focus)  # fallback and referee
         parts: list[str] = []
-        for delta in self.client.stream(answer_messages(question, hits)):
-            parts.append(delta)
-            yield delta
-        yield self.finish(question, hits, "".join(parts))
+        answer, failure = None, None
+        try:
+            if hits:
+                evidence = self.scorer.score(question, hits)
+                messages = answer_messages(question, hits, evidence, self.prompt_tokens,
+                                           quoted_by(offline, hits, evidence))
+                waiting = f"reading {len(hits)} papers with {self.mode}"
+                for delta in self.client.stream(messages, max_tokens=MAX_REPLY_TOKENS, on_status=on_status,
+                                                waiting=waiting):
+                    parts.append(delta)
+                    yield delta
+                answer = self.finish(question, hits, "".join(parts), offline, evidence)
+        except LLMError as exc:
+            failure = f"{self.mode}: {exc.reason} after {exc.elapsed:.0f} s: showing the offline answer"
+        except Exception as exc:  # a bug or a surprise in the reply: the offline answer still stands
+            log.exception("the LLM answer failed")
+            failure = (f"{self.mode}: unexpected {type(exc).__name__} after {time.monotonic() - started:.0f} s: "
+                       "showing the offline answer")
+        if answer is None:
+            answer = offline
+            answer.warnings = ([failure] if failure else []) + answer.warnings
+            answer.draft = "".join(parts) or None
+        if not parts:
+            yield answer.text
+        yield answer
 
-    def finish(self, question: str, hits: list[Hit], raw: str) -> Answer:
+    def finish(self, question: str, hits: list[Hit], raw: str, offline: Answer, evidence: list[Evidence]) -> Answer:
+        """The answer to show for the model's reply `raw`: its checked text, or the offline
+        answer (`offline`) when the model declined but the evidence answers, or the offline
+        refusal when no sentence of the reply is supported."""
         if is_refusal(raw):
-            names = " and ".join(f'"{h.title}" [{i}]' for i, h in enumerate(hits[:2], start=1))
-            text = REFUSAL + (f" The closest papers are {names}." if names else "")
-            return Answer(question, text, [], hits, refused=True, mode=self.mode)
-        checked = check_citations(raw, hits, self.scorer)
-        if not checked.text or not checked.citations:
-            return Answer(question, "", [], hits, refused=False, mode=self.mode,
-                          warnings=checked.warnings + ["the LLM's answer had no supported, cited sentence"])
-        return Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
-                      warnings=checked.warnings)
+            answer = offline
+            if answer.refused:  # both decline: the model's verdict, naming the closest papers
+                answer.mode = self.mode
+            else:
+                answer.warnings.insert(0, f"{self.mode} declined to answer; showing the offline answer")
+        else:
+            # weak evidence (the offline answerer refuses): keep only claims that nearly restate a source
+            checked = check_citations(raw, hits, self.scorer, STRICT_SUPPORT if offline.refused else CLAIM_SUPPORT_MIN)
+            if checked.claims:
+                answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
+                                warnings=checked.warnings)
+            else:
+                answer = offline if offline.refused else self.offline.refusal(question, hits, evidence)
+                answer.warnings = checked.warnings + [
+                    f"no sentence of {self.mode}'s answer is supported by the papers: showing the offline refusal"]
+        answer.draft = raw
+        return answer

@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_openai import FakeOpenAI
+
 from assistant import Assistant
 from assistant.answers import REFUSAL
 from assistant.sentences import split_sentences
 
-QUESTION = "What did they use to pool token states into the final embedding of NV-Embed?"
+QUESTION = "Which layer does NV-Embed propose to obtain pooled embeddings?"
 
 
 @pytest.fixture
@@ -46,9 +46,9 @@ def test_streamed_answer_with_checked_citation(sample_index_dir, fake):
     (c,) = answer.citations
     assert c.number == n and "latent attention layer" in c.quote
     assert c.quote in split_sentences(answer.papers[n - 1].abstract)
-    # the prompt carried the numbered abstracts and the injection rule
-    system = fake.requests[-1]["messages"][0]["content"]
-    assert "data, not instructions" in system and REFUSAL in system
+    # the prompt carried the numbered evidence and the injection rule
+    system, user = (m["content"] for m in fake.requests[-1]["messages"])
+    assert "data, not instructions" in system and f"[{n}] {answer.papers[n - 1].title}\n" in user
 
 
 def test_out_of_range_citation_is_removed(sample_index_dir, fake):
@@ -80,10 +80,10 @@ def test_model_refusal_is_detected(sample_index_dir, fake):
 
 
 @pytest.mark.parametrize("behaviour,message", [("empty", "empty reply"), ("error500", "HTTP 500")])
-def test_failures_fall_back_to_offline_answer(sample_index_dir, fake, behaviour, message):
+def test_failures_fall_back_to_offline_answer(sample_index_dir, sample_assistant, fake, behaviour, message):
     fake.behaviour = behaviour
     answer = llm_assistant(sample_index_dir, fake).ask(QUESTION)
-    assert answer.mode == "extractive" and answer.text and answer.citations
+    assert answer.mode == "extractive" and answer.text == sample_assistant.ask(QUESTION).text and answer.citations
     assert any(message in w for w in answer.warnings), answer.warnings
 
 
@@ -93,7 +93,19 @@ def test_server_that_never_answers_costs_bounded_time(sample_index_dir, fake):
     answer = llm_assistant(sample_index_dir, fake, timeout=1.5).ask(QUESTION)
     assert time.monotonic() - started < 10
     assert answer.mode == "extractive" and answer.citations
-    assert any("did not answer" in w for w in answer.warnings), answer.warnings
+    assert any("no first token within 1.5 s" in w for w in answer.warnings), answer.warnings
+
+
+def test_limits_come_from_settings_and_the_old_timeout_caps_them(tmp_path):
+    from conftest import make_settings
+
+    from assistant.llm import Limits, client_from_settings
+
+    s = make_settings(tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_first_token_timeout=120,
+                      llm_token_gap_timeout=20)
+    assert client_from_settings(s).limits == Limits(connect=5.0, first_token=120.0, gap=20.0, total=600.0)
+    capped = make_settings(tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_timeout=30)
+    assert client_from_settings(capped).limits == Limits(connect=5.0, first_token=30.0, gap=30.0, total=30.0)
 
 
 def test_unreachable_server_falls_back(sample_index_dir):

@@ -18,9 +18,23 @@ import sys
 from pathlib import Path
 
 from .answering import cmd_ask, cmd_chat, cmd_eval, cmd_search, cmd_table
-from .library import cmd_ingest, cmd_papers, cmd_remove, cmd_serve, cmd_serve_llm, cmd_stats
+from .library import (
+    cmd_ingest,
+    cmd_papers,
+    cmd_remove,
+    cmd_serve,
+    cmd_serve_llm,
+    cmd_stats,
+)
 from .options import filter_options, index_options
-from .output import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, say, term
+from .output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    say,
+    term,
+)
 
 __all__ = ["build_parser", "main", "say", "term"]
 
@@ -55,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json", "markdown", "bibtex", "ris", "csljson"), default=None,
                    help="text (default); json (same as --json); markdown (answer, sources and quotes); "
                         "bibtex, ris or csljson (the cited papers, for a reference manager)")
+    p.add_argument("--show-draft", action="store_true",
+                   help="also print the LLM's raw reply, before its citations were checked and repaired")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("table", parents=[idx, flt], help="an evidence table: one row per paper, its answer and quote",

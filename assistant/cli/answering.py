@@ -6,7 +6,17 @@ import sys
 import textwrap
 
 from .options import filters_from, no_papers, settings_from
-from .output import EXIT_ERROR, EXIT_OK, emit_json, print_answer, print_export, print_table, say, term
+from .output import (
+    EXIT_ERROR,
+    EXIT_OK,
+    StatusLine,
+    emit_json,
+    print_answer,
+    print_export,
+    print_table,
+    say,
+    term,
+)
 
 
 def cmd_search(args) -> int:
@@ -45,14 +55,15 @@ def cmd_ask(args) -> int:
 
     fmt = answer_format(args)
     assistant = Assistant(settings=settings_from(args))
-    answer = assistant.ask(args.question, k=args.k, filters=filters_from(args))
+    with StatusLine() as status:
+        answer = assistant.ask(args.question, k=args.k, filters=filters_from(args), on_status=status)
     empty = not answer.papers and assistant.is_empty()
     if fmt == "json":
         emit_json(answer.to_dict())
     elif empty:  # the answer's text is the "no papers yet" line: an error, on stderr
         say(answer.text, file=sys.stderr)
     elif fmt == "text":
-        print_answer(answer)
+        print_answer(answer, show_draft=args.show_draft)
     else:
         print_export(answer, fmt)
     return EXIT_ERROR if empty else EXIT_OK
@@ -107,7 +118,8 @@ def cmd_chat(args) -> int:
             return EXIT_OK
         if not question or question.lower() in {"exit", "quit"}:
             return EXIT_OK
-        answer = assistant.ask(question, history=history, k=args.k, filters=filters)
+        with StatusLine() as status:
+            answer = assistant.ask(question, history=history, k=args.k, filters=filters, on_status=status)
         print_answer(answer)
         history.append(Turn.from_answer(answer))
 

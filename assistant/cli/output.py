@@ -42,7 +42,40 @@ def emit_json(obj) -> None:
     print(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
-def print_answer(answer) -> None:
+class StatusLine:
+    """What a slow LLM is doing ("reading 5 papers with qwen (12 s)"), on stderr while the answer
+    is awaited: one line rewritten in place on a terminal, plain lines (at most one every 10 s)
+    in a log. Cleared when the answer is there."""
+
+    LOG_EVERY = 10.0
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.shown = False
+        self.last = float("-inf")
+
+    def __call__(self, text: str) -> None:
+        import time
+
+        if self.tty:
+            self.stream.write("\r\x1b[K" + term(text, multiline=False)[:200])
+            self.shown = True
+        elif time.monotonic() - self.last >= self.LOG_EVERY:
+            self.stream.write(term(text, multiline=False) + "\n")
+            self.last = time.monotonic()
+        self.stream.flush()
+
+    def __enter__(self) -> "StatusLine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def print_answer(answer, show_draft: bool = False) -> None:
     say(answer.text)
     if answer.papers:
         say("\nSources:")
@@ -53,6 +86,10 @@ def print_answer(answer) -> None:
             say(f"  [{c.number}] “{c.quote}”", multiline=False)
     for w in answer.warnings:
         say(f"warning: {w}", multiline=False, file=sys.stderr)
+    if show_draft:
+        draft = getattr(answer, "draft", None)
+        say("\nThe model's draft (before citation checking):\n" + draft if draft else
+            "\n(no model draft: this answer was written offline)")
 
 
 def print_export(answer, fmt: str) -> None:

@@ -8,6 +8,7 @@ This module has no `from __future__ import annotations`: gradio reads the `gr.Re
 
 import logging
 import os
+import queue
 import threading
 from typing import Any
 
@@ -81,7 +82,8 @@ class Catalog:
 
 
 def answer_stream(assistant, question: str, history: list[dict], k, sources, categories, date_from, date_to):
-    """Yields ("partial", text) while streaming, then ("final", Answer) or ("error", message)."""
+    """Yields ("partial", text) while streaming, ("status", line) while a slow model is silent,
+    then ("final", Answer) or ("error", message)."""
     from ingest.filters import AskpapersInputError
 
     from ..answers import Answer
@@ -95,19 +97,36 @@ def answer_stream(assistant, question: str, history: list[dict], k, sources, cat
         k = int(k) if k else None
     except (TypeError, ValueError):
         k = None
+    # the answer runs in a worker so that a slow model's status lines ("reading 5 papers with …
+    # (12 s)") reach the page while nothing else can: the answerer reports them from inside its wait
+    events: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            for item in assistant.stream(question, history=history or None, k=k, filters=filters,
+                                         on_status=lambda line: events.put(("status", line))):
+                events.put(("item", item))
+        except AskpapersInputError as exc:  # a bad question or history: its one line
+            events.put(("error", str(exc)))
+        except Exception as exc:  # never a stack trace in the page
+            log.exception("answering %r failed", question)
+            events.put(("error", f"Could not answer: {type(exc).__name__}: {exc}"))
+        finally:
+            events.put(("done", None))
+
+    threading.Thread(target=work, name="askpapers-answer", daemon=True).start()
     text = ""
-    try:
-        for item in assistant.stream(question, history=history or None, k=k, filters=filters):
-            if isinstance(item, Answer):
-                yield "final", item
-                return
-            text += item
+    while True:
+        kind, value = events.get()
+        if kind == "done":
+            return
+        if kind in ("status", "error"):
+            yield kind, value
+        elif isinstance(value, Answer):
+            yield "final", value
+        else:
+            text += value
             yield "partial", text
-    except AskpapersInputError as exc:  # a bad question or history: its one line
-        yield "error", str(exc)
-    except Exception as exc:  # never a stack trace in the page
-        log.exception("answering %r failed", question)
-        yield "error", f"Could not answer: {type(exc).__name__}: {exc}"
 
 
 def _role(message) -> str:
@@ -138,6 +157,10 @@ def respond(assistant, chat: list, sections: list[str], turns: list[dict], k=Non
         if kind == "partial":
             chat[-1] = {"role": "assistant", "content": render_partial(value)}
             yield chat, sections, turns, None
+        elif kind == "status":
+            if "ap-streaming" not in chat[-1]["content"]:  # only while no text has come
+                chat[-1] = {"role": "assistant", "content": render_partial("", status=value)}
+                yield chat, sections, turns, None
         elif kind == "error":
             chat[-1] = {"role": "assistant", "content": render_error(value)}
             yield chat, sections, turns, None
@@ -257,7 +280,7 @@ def build_app(assistant):
                 yield api_text(value)
             elif kind == "error":
                 yield f"error: {value}"
-            else:
+            elif kind == "partial":
                 yield value
 
     def ask(message: str, history: list | None = None, k: int = 0, source: str = "", category: str = "",

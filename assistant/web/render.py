@@ -259,10 +259,11 @@ def render_answer(answer, turn: int = 1) -> str:
     return f'<div class="ap-answer">{body}{warn}{refs}<div class="ap-foot">{" · ".join(foot)}</div></div>'
 
 
-def render_partial(text: str) -> str:
-    """The chat bubble while the answer streams in (escaped, not yet linked)."""
+def render_partial(text: str, status: str | None = None) -> str:
+    """The chat bubble while the answer streams in (escaped, not yet linked); before any text,
+    what is happening (a slow model's status line, or the search)."""
     if not text:
-        return '<div class="ap-answer ap-pending">Searching the indexed papers…</div>'
+        return f'<div class="ap-answer ap-pending">{esc(status) if status else "Searching the indexed papers"}…</div>'
     return f'<div class="ap-answer ap-streaming">{text_to_html(text)}</div>'
 
 

@@ -1,0 +1,146 @@
+"""Citation checking and repair (assistant/citations.py) on small hand-made sources, no index."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from assistant.citations import (
+    REPAIR_SUPPORT_MIN,
+    STRICT_SUPPORT,
+    check_citations,
+    with_markers,
+)
+from assistant.evidence import EvidenceScorer
+from assistant.retrieval import Hit
+from assistant.sentences import split_sentences
+
+PAPERS = [
+    ("Mamba Retriever: Long-Document Retrieval with State Space Models",
+     ("Transformer retrievers are slow on long documents. We present a state-space retrieval encoder with 80M "
+      "parameters. It can handle documents up to 32K tokens long. It matches transformer retrievers on long-document "
+      "benchmarks at a fraction of the cost.")),
+    ("NV-Embed: Improved Techniques for Training LLMs as Generalist Embedding Models",
+     ("We propose a latent attention layer to obtain pooled embeddings from the token states of a decoder-only "
+      "language model. We remove the causal attention mask during contrastive training. NV-Embed ranks first on the "
+      "MTEB benchmark.")),
+    ("Solar Wind Turbulence at Small Scales",
+     ("Magnetometer data from three spacecraft reveal an anisotropic cascade of solar wind turbulence below the ion "
+      "gyroradius.")),
+]
+
+
+def hit(i: int, title: str, abstract: str) -> Hit:
+    return Hit(paper_id=f"p{i}", title=title, abstract=abstract, score=1.0, url=None, authors=[], date=None,
+               sources=[], passage=abstract)
+
+
+@pytest.fixture(scope="module")
+def scorer() -> EvidenceScorer:
+    from ingest.embedding import MiniLMEncoder
+
+    return EvidenceScorer(SimpleNamespace(idf=lambda term: 1.0), MiniLMEncoder())  # every term weighs the same
+
+
+@pytest.fixture
+def hits() -> list[Hit]:
+    return [hit(i, t, a) for i, (t, a) in enumerate(PAPERS, start=1)]
+
+
+def quote_of(checked, n: int) -> str:
+    return next(c.quote for c in checked.citations if c.number == n)
+
+
+def test_supported_citation_is_kept_as_written(scorer, hits):
+    text = "NV-Embed uses a latent attention layer to obtain pooled embeddings [2]."
+    checked = check_citations(text, hits, scorer)
+    assert checked.text == text and not checked.warnings and checked.claims == 1
+    assert quote_of(checked, 2).startswith("We propose a latent attention layer")
+
+
+def test_unmarked_claims_are_cited_to_the_source_that_supports_them(scorer, hits):
+    checked = check_citations("The encoder has 80M parameters. It can handle documents up to 32K tokens long.",
+                              hits, scorer)
+    assert checked.text == "The encoder has 80M parameters [1]. It can handle documents up to 32K tokens long [1]."
+    assert checked.claims == 2 and [c.number for c in checked.citations] == [1]
+    assert quote_of(checked, 1) in split_sentences(PAPERS[0][1])
+    assert sum("added the citation [1]" in w for w in checked.warnings) == 2
+
+
+def test_wrong_marker_is_re_cited(scorer, hits):
+    checked = check_citations("NV-Embed removes the causal attention mask during contrastive training [3].",
+                              hits, scorer)
+    assert checked.text == "NV-Embed removes the causal attention mask during contrastive training [2]."
+    assert quote_of(checked, 2) == "We remove the causal attention mask during contrastive training."
+    (warning,) = checked.warnings
+    assert "from [3] to [2]" in warning and "NV-Embed" in warning
+
+
+def test_out_of_range_marker_is_dropped_and_the_claim_re_cited(scorer, hits):
+    checked = check_citations("NV-Embed ranks first on the MTEB benchmark [7].", hits, scorer)
+    assert checked.text == "NV-Embed ranks first on the MTEB benchmark [2]."
+    assert any("only 3 sources" in w for w in checked.warnings)
+
+
+def test_unsupported_sentence_is_removed_and_the_rest_kept(scorer, hits):
+    checked = check_citations("Magnetometer data show an anisotropic cascade below the ion gyroradius [3]. "
+                              "The spacecraft were built from recycled bicycles in Antarctica [3].", hits, scorer)
+    assert checked.text == "Magnetometer data show an anisotropic cascade below the ion gyroradius [3]."
+    assert any("no source supports" in w and "bicycles" in w for w in checked.warnings)
+
+
+def test_answer_nothing_supports_keeps_no_claim(scorer, hits):
+    checked = check_citations("Penguins compose symphonies on Tuesdays [1].", hits, scorer)
+    assert checked.claims == 0 and not checked.citations and checked.text == ""
+
+
+def test_a_bare_title_is_no_claim(scorer, hits):
+    checked = check_citations(f"[2] {PAPERS[1][0]} [2]", hits, scorer)
+    assert checked.claims == 0 and not checked.citations
+
+
+def test_connective_text_and_bullets_survive(scorer, hits):
+    text = "Here is what they say:\n- The encoder has 80M parameters [1].\n- NV-Embed ranks first on MTEB [2]."
+    checked = check_citations(text, hits, scorer)
+    assert checked.text == text and checked.claims == 2
+
+
+def test_a_repair_cites_one_source_the_first_on_a_tie(scorer):
+    twins = [hit(1, "Paper A", "Sparse attention cuts the memory of long-context transformers."),
+             hit(2, "Paper B", "Sparse attention cuts the memory of long-context transformers."),
+             hit(3, *PAPERS[2])]
+    checked = check_citations("Sparse attention cuts the memory of long-context transformers.", twins, scorer)
+    assert checked.text == "Sparse attention cuts the memory of long-context transformers [1]."
+
+
+def test_marker_after_the_full_stop_belongs_to_that_sentence(scorer, hits):
+    checked = check_citations("The encoder has 80M parameters. [1] NV-Embed ranks first on the MTEB benchmark. [2]",
+                              hits, scorer)
+    assert checked.text == "The encoder has 80M parameters [1]. NV-Embed ranks first on the MTEB benchmark [2]."
+    assert not checked.warnings
+
+
+def test_weak_evidence_keeps_only_near_restatements(scorer, hits):
+    text = ("Mamba Retriever uses quantum circuits to speed up long-document retrieval [1]. "
+            "It can handle documents up to 32K tokens long [1].")
+    assert check_citations(text, hits, scorer).claims == 2
+    strict = check_citations(text, hits, scorer, min_support=STRICT_SUPPORT)
+    assert strict.text == "It can handle documents up to 32K tokens long [1]."
+    assert any("quantum" in w for w in strict.warnings)
+
+
+def test_weak_support_is_not_enough_for_a_repair(scorer, hits, monkeypatch):
+    from assistant import citations
+
+    text = "The encoder has 80M parameters."
+    assert check_citations(text, hits, scorer).claims == 1
+    monkeypatch.setattr(citations, "REPAIR_SUPPORT_MIN", 0.99)  # nothing clears it: removed, not re-cited
+    checked = check_citations(text, hits, scorer)
+    assert checked.claims == 0 and any("no source supports" in w for w in checked.warnings)
+    assert REPAIR_SUPPORT_MIN < 0.99
+
+
+def test_markers_go_before_the_closing_punctuation():
+    assert with_markers("It has 80M parameters.", [2]) == "It has 80M parameters [2]."
+    assert with_markers("It is fast", [1, 3]) == "It is fast [1][3]"
