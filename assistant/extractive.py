@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Iterator
 
+from .answerability import features
 from .answers import REFUSAL, Answer, Citation
 from .evidence import Evidence, EvidenceScorer, term_sets
 from .questions import (
@@ -31,13 +33,20 @@ from .questions import (
 from .retrieval import Hit
 from .sentences import split_sentences
 
-# --- refusal, calibrated on the dev questions (benchmarks/answers.py prints the sweep)
-ANSWERABLE_THRESHOLD = 0.80  # refuse below: max over the top papers of dense + PAPER_COVERAGE_WEIGHT * coverage
-# "which papers study X?" is answered by any paper about X: topical similarity is enough,
-# while a specific question needs the abstract to state the specific thing
+# --- refusal. The rule in use: refuse when the "old rule" feature of assistant/answerability.py
+# (max over the top papers of dense similarity + 0.5 × idf coverage of title and abstract) is below
+# ANSWERABLE_THRESHOLD, or LISTING_THRESHOLD for "which papers …"/keyword questions; hand-set on
+# the dev questions. `python benchmarks/answerability.py ../shared/benchmarks/scifact` measures it
+# beside every candidate feature. Measured (answerable refused / near miss refused, decision only,
+# before the quantity rule): dev 0.000/0.833, held-out 0.025/0.500, SciFact fold A 0.093/0.519,
+# fold B 0.105/0.521; ROC AUC 0.912, 0.769, 0.829, 0.834.
+# A logistic fit (`--fit "dense (top paper)" "best sentence meaning" "rarest missing term, best paper"`,
+# on dev + SciFact A, threshold by the rule "the highest at which no fitting set refuses more than
+# 5% of its answerable questions" = 0.347) reached AUC 0.875 / 0.819 / 0.824 / 0.810 and
+# 0.028/0.500, 0.050/0.500, 0.047/0.329, 0.069/0.329: fewer answerable refusals on SciFact but
+# fewer near misses refused on dev, and it refused the README's follow-up example; not adopted.
+ANSWERABLE_THRESHOLD = 0.80
 LISTING_THRESHOLD = 0.65
-PAPER_COVERAGE_WEIGHT = 0.5
-PAPERS_CONSIDERED = 3  # how many top papers may carry the answer
 # --- composing
 MAX_SENTENCES = 3  # quoted from the answering paper (more when the question has more parts)
 SECOND_SENTENCE_RATIO = 0.80  # another sentence is quoted when its support is this close to the best ...
@@ -88,6 +97,17 @@ def is_topical(question: str) -> bool:
     return asks_for_several(question) or is_topic_query(question)
 
 
+def combined(feats: dict[str, float]) -> float:
+    """The answerability the refusal rule reads, from a question's features (see the constants)."""
+    return feats["old rule"]
+
+
+def threshold_for(question: str) -> float:
+    """Below this answerability `question` is refused: "which papers study X?" and keyword queries
+    are answered by any paper about X, so topical similarity is enough for them."""
+    return LISTING_THRESHOLD if is_topical(question) else ANSWERABLE_THRESHOLD
+
+
 @dataclass
 class Decision:
     refused: bool
@@ -103,23 +123,31 @@ class ExtractiveAnswerer:
     def __init__(self, scorer: EvidenceScorer) -> None:
         self.scorer = scorer
 
-    def answerability(self, question: str, hits: list[Hit]) -> float:
-        q_terms = self.scorer.terms(question)
-        best = 0.0
-        for hit in hits[:PAPERS_CONSIDERED]:
-            cov = self.scorer.coverage(q_terms, term_sets([f"{hit.title} {hit.abstract}"])[0])
-            best = max(best, hit.dense_score + PAPER_COVERAGE_WEIGHT * cov)
-        return best
+    def answerability(self, question: str, hits: list[Hit], evidence: list[Evidence] | None = None) -> float:
+        """How well the hits answer `question`: `combined` over its features.
+        `evidence` is `self.scorer.score(question, hits)` (computed when not given)."""
+        if evidence is None:
+            evidence = self.scorer.score(question, hits)
+        return combined(features(self.scorer, question, hits, evidence))
 
     def decide(self, question: str, hits: list[Hit], evidence: list[Evidence], context: str | None = None) -> Decision:
-        """Refuse or answer. `context` (a follow-up made standalone) is what answerability is judged on."""
+        """Refuse or answer. `context` (a follow-up made standalone) is what answerability is judged
+        on. The evidence is scored again, unadjusted (the composing bonuses are not answerability)."""
         if not hits or not evidence:
             return Decision(True, 0.0, "nothing retrieved")
-        score = self.answerability(context or question, hits)
-        threshold = LISTING_THRESHOLD if is_topical(question) else ANSWERABLE_THRESHOLD
+        judged = context or question
+        score = self.answerability(judged, hits)
+        threshold = threshold_for(judged)
         if score < threshold:
-            return Decision(True, score, f"answerability {score:.2f} < {threshold}")
+            return Decision(True, score, f"answerability {score:.2f} < {threshold:.2f}")
         return Decision(False, score, "answerable")
+
+    def stream(self, question: str, hits: list[Hit], context: str | None = None, focus: int = 0,
+               on_status=None) -> Iterator[str | Answer]:
+        """The `Answerer` seam: the whole text at once (it takes milliseconds), then the Answer."""
+        answer = self.answer(question, hits, context=context, focus=focus)
+        yield answer.text
+        yield answer
 
     def answer(self, question: str, hits: list[Hit], context: str | None = None, focus: int = 0) -> Answer:
         """`context` is the standalone form of a follow-up; it decides answerability. The first

@@ -3,8 +3,10 @@
     python benchmarks/answers.py QUESTIONS.jsonl --index-dir DIR
 
 Runs offline (extractive) and, when an LLM is configured (ASKPAPERS_LLM_BASE_URL and
-ASKPAPERS_LLM_MODEL, or ASKPAPERS_LLM_GGUF), in LLM mode too. Then sweeps the offline refusal
-threshold to show how it was calibrated.
+ASKPAPERS_LLM_MODEL, or ASKPAPERS_LLM_GGUF), in LLM mode too. Then reports the offline
+answerability rule on the same questions (and, with --scifact, on the SciFact calibration set):
+ROC AUC of each feature, refusal rates both ways, and the calibration curve (see
+benchmarks/answerability.py).
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant import Assistant  # noqa: E402
-from assistant.conversation import condense_offline  # noqa: E402
-from assistant.evaluation import evaluate_answers, history_messages, load_questions  # noqa: E402
+from assistant.evaluation import evaluate_answers, load_questions  # noqa: E402
 from assistant.settings import get_settings  # noqa: E402
-from assistant.extractive import ANSWERABLE_THRESHOLD, LISTING_THRESHOLD, ExtractiveAnswerer, is_topical  # noqa: E402
+from benchmarks.answerability import measure, print_report, report, sample_items, scifact_sets  # noqa: E402
 
 ROWS = [("facts present", "facts_present"), ("citation precision", "citation_precision"),
         ("multi-paper cited recall", "multi_cited_recall"), ("unanswerable refused", "unanswerable_refused"),
@@ -32,6 +33,9 @@ def main() -> int:
     ap.add_argument("questions", type=Path)
     ap.add_argument("--index-dir", type=Path)
     ap.add_argument("--chroma-url")
+    ap.add_argument("--scifact", nargs="*", type=Path, help="also report answerability on SciFact (directory)")
+    ap.add_argument("--cache-dir", type=Path, default=Path(".cache/answerability"),
+                    help="where the SciFact index is built once and reused")
     args = ap.parse_args()
     questions = load_questions(args.questions)
 
@@ -51,22 +55,13 @@ def main() -> int:
             cells.append("n/a" if v is None else (f"{v:.0f}" if "ms" in label else f"{v:.3f}"))
         print(f"{label:<28}" + "".join(f"{c:>20}" for c in cells))
 
-    # refusal calibration: answerability of every question against the thresholds
-    by_id = {q.id: q for q in questions}
-    answerer = ExtractiveAnswerer(offline.scorer)
-    scored = []
-    for q in questions:
-        standalone = condense_offline(q.question, history_messages(q, by_id))
-        hits = offline.search(standalone, k=offline.settings.top_k)
-        scored.append((answerer.answerability(standalone, hits), bool(q.gold_titles), is_topical(q.question)))
-    print(f"\nrefusal threshold sweep (offline; listing and keyword queries use {LISTING_THRESHOLD}; "
-          f"in use: {ANSWERABLE_THRESHOLD}; the quantity rule is not included here)")
-    print(f"{'threshold':>10}{'unanswerable refused':>24}{'answerable refused':>22}")
-    for t in [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95]:
-        un = [s < (LISTING_THRESHOLD if listing else t) for s, ans, listing in scored if not ans]
-        an = [s < (LISTING_THRESHOLD if listing else t) for s, ans, listing in scored if ans]
-        mark = "  <- in use" if abs(t - ANSWERABLE_THRESHOLD) < 1e-9 else ""
-        print(f"{t:>10.2f}{sum(un) / max(1, len(un)):>24.3f}{sum(an) / max(1, len(an)):>22.3f}{mark}")
+    # answerability on this set (and on SciFact when given): AUC, refusal rates, calibration curve
+    sets = {args.questions.stem: sample_items(offline, args.questions)}
+    measure(offline, sets[args.questions.stem])
+    for data in args.scifact or []:
+        sets.update(scifact_sets(data, args.cache_dir))
+    print()
+    print_report(report(sets))
     return 0
 
 
