@@ -85,3 +85,13 @@ def tiny_papers() -> list[dict]:
                      "hallucinated statements by 4.5 points on TruthfulQA.",
          "categories": "cs.CL cs.LG", "update_date": "2024-06-10"},
     ]
+
+
+# the 365-paper sample index takes ~30 s to build: tests on it are end-to-end (make test-all)
+SAMPLE_INDEX_FIXTURES = {"sample_index_dir", "sample_assistant"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SAMPLE_INDEX_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

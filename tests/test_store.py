@@ -63,6 +63,7 @@ def _papers(prefix: str, n: int) -> list[dict]:
             for i in range(n)]
 
 
+@pytest.mark.slow
 def test_server_mode_ingest_search_and_stale_reader(chroma_server, tmp_path):
     first = write_jsonl(tmp_path / "first.jsonl", _papers("Alpine", 3))
     summary = _ingest_cli(str(first), "--chroma-url", chroma_server, "--index-dir", str(tmp_path / "cache-w"))
@@ -80,6 +81,7 @@ def test_server_mode_ingest_search_and_stale_reader(chroma_server, tmp_path):
     assert reader.stats()["papers_total"] == 5
 
 
+@pytest.mark.slow
 def test_embedded_reader_sees_other_process_ingest(tmp_path):
     index_dir = tmp_path / "idx"
     _ingest_cli(str(write_jsonl(tmp_path / "a.jsonl", _papers("Alpine", 3))), "--index-dir", str(index_dir))
