@@ -16,29 +16,45 @@ title (``Paper.title_key``). Rules for a merge:
 
 Matching is not transitive across merges: a record joins the paper with its ``paper_id`` if
 there is one, otherwise the first paper with its title. The input papers are not modified.
+Pass a ``MergeCounts`` to learn how many records were merged, and why (the ingest report says).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Iterable
 
 from ingest.records import Paper, is_title_id
 
-__all__ = ["dedupe"]
+__all__ = ["MergeCounts", "dedupe"]
 
 
-def dedupe(papers: Iterable[Paper]) -> list[Paper]:
+@dataclass
+class MergeCounts:
+    """How many records were merged into another: by title (at least one had no id of its own),
+    or because the same explicit id (arXiv, DOI, the file's `id` column, …) came twice."""
+
+    by_title: int = 0
+    duplicate_ids: int = 0
+
+
+def dedupe(papers: Iterable[Paper], counts: MergeCounts | None = None) -> list[Paper]:
     """Return the papers with duplicates merged (see the module docstring for the rules)."""
+    counts = counts if counts is not None else MergeCounts()
     out: list[Paper] = []
     by_id: dict[str, int] = {}
     by_title: dict[str, int] = {}
     for paper in papers:
         index = by_id.get(paper.paper_id)
-        if index is None:
-            candidate = by_title.get(paper.title_key)
-            if candidate is not None and not _different_explicit_ids(out[candidate], paper):
-                index = candidate
+        if index is not None and not is_title_id(paper.paper_id):
+            counts.duplicate_ids += 1
+        else:
+            if index is None:
+                candidate = by_title.get(paper.title_key)
+                if candidate is not None and not _different_explicit_ids(out[candidate], paper):
+                    index = candidate
+            counts.by_title += index is not None
         if index is None:
             out.append(_copy(paper))
             index = len(out) - 1

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .chunking import chunk_paper
-from .dedupe import dedupe
+from .dedupe import MergeCounts, dedupe
 from .faults import kill_point
 from .readers import read_paths
 from .records import ARXIV_ABS_URL, Paper, ReadError, is_title_id
@@ -40,11 +40,22 @@ class IngestReport:
     chunks_embedded: int = 0
     papers_total: int = 0
     chunks_total: int = 0
+    merged_by_title: int = 0  # records merged into another paper (new or stored) by title: one had no id
+    duplicate_ids: int = 0  # records whose explicit id (arXiv, DOI, the file's id column) came earlier
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def merge_notes(self) -> list[str]:
+        """Why records became fewer papers, one clause per reason (none when nothing merged)."""
+        notes = []
+        if self.merged_by_title:
+            notes.append(f"; {self.merged_by_title} records merged into existing papers by title (no id)")
+        if self.duplicate_ids:
+            notes.append(f"; {self.duplicate_ids} duplicate ids in the input")
+        return notes
 
     def summary(self) -> str:
         return (
@@ -52,6 +63,7 @@ class IngestReport:
             f"{self.added} added, {self.updated} updated, {self.sources_updated} with new sources, "
             f"{self.unchanged} unchanged; {self.chunks_embedded} chunks embedded in {self.seconds:.1f} s. "
             f"Index: {self.papers_total} papers, {self.chunks_total} chunks"
+            + "".join(self.merge_notes())
             + (f"; {len(self.errors)} problem(s) reported" if self.errors else "")
         )
 
@@ -64,6 +76,17 @@ def _merged(new: Paper, old: Paper) -> Paper:
         if not getattr(merged, attr) and getattr(old, attr):
             setattr(merged, attr, getattr(old, attr))
     return merged
+
+
+def _first_added(stored: dict[str, StoredPaper], olds_of: dict[str, list[str]]) -> dict[str, int]:
+    """When each stored paper was first added: its own time, or the earliest of the title-only
+    records it replaces (0, unknown, for papers written before the time was recorded)."""
+    added = {pid: sp.added for pid, sp in stored.items()}
+    for new_id, old_ids in olds_of.items():
+        times = [stored[i].added for i in [new_id, *old_ids] if i in stored and stored[i].added]
+        if times:
+            added[new_id] = min(times)
+    return added
 
 
 def read_all(paths: Iterable[str | Path], on_error: Callable[[ReadError], None], report: IngestReport) -> list[Paper]:
@@ -80,9 +103,10 @@ def read_all(paths: Iterable[str | Path], on_error: Callable[[ReadError], None],
     return papers
 
 
-def _resolve_ids(papers: list[Paper], index: PaperIndex) -> dict[str, str]:
-    """One paper, one id: a title-only record joins the stored arXiv record of the same title,
-    and an arXiv record replaces every stored title-only one (keeping its sources).
+def _resolve_ids(papers: list[Paper], index: PaperIndex, counts: MergeCounts) -> dict[str, str]:
+    """One paper, one id: a title-only record joins the stored record with an id (arXiv, DOI, the
+    file's own id) of the same title, and a record with an id replaces every stored title-only
+    one (keeping its sources). Each join is counted in `counts.by_title`.
 
     Returns {stored title-only id: the id replacing it}. A title-only record left beside its
     arXiv record by an interrupted run is found here again and replaced on the next run.
@@ -94,6 +118,7 @@ def _resolve_ids(papers: list[Paper], index: PaperIndex) -> dict[str, str]:
         explicit = [i for i in stored_ids if not is_title_id(i)]
         if is_title_id(p.paper_id) and explicit:
             p.paper_id = explicit[0]
+            counts.by_title += 1
             if p.paper_id.startswith("arxiv:"):
                 p.arxiv_id = p.paper_id.split(":", 1)[1]
                 p.url = p.url or ARXIV_ABS_URL.format(p.arxiv_id)
@@ -106,16 +131,19 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
                   write_batch: int = WRITE_BATCH) -> None:
     """Write deduplicated papers into the index (the core of `ingest`, also used by uploads)."""
     settings = index.settings
-    papers = dedupe(papers)
+    counts = MergeCounts()
+    papers = dedupe(papers, counts)
     report.papers_in_batch = len(papers)
-    replaced = _resolve_ids(papers, index)
-    papers = dedupe(papers)
+    replaced = _resolve_ids(papers, index, counts)
+    papers = dedupe(papers, counts)
+    report.merged_by_title, report.duplicate_ids = counts.by_title, counts.duplicate_ids
 
     stored = index.stored_papers([p.paper_id for p in papers] + list(replaced))
     olds_of: dict[str, list[str]] = {}  # paper id -> the stored title-only ids it replaces
     for old_id, new_id in replaced.items():
         olds_of.setdefault(new_id, []).append(old_id)
     to_embed: list[tuple[Paper, list[str]]] = []  # (paper, its stored chunk ids to replace)
+    added = _first_added(stored, olds_of)  # a rewritten paper keeps the time it was first added
     sources_only: list[tuple[Paper, StoredPaper]] = []
     for p in papers:
         for old_id in [p.paper_id, *olds_of.get(p.paper_id, [])]:
@@ -135,7 +163,7 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
         if set(vectors) != {c.chunk_id for c in chunks}:  # chunking settings changed: embed again
             to_embed.append((p, current.chunk_ids))
             continue
-        index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks])  # same ids: in place
+        index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks], added)  # same ids: in place
         kill_point("rewritten")
         report.sources_updated += 1
 
@@ -157,7 +185,7 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
         # write first, then delete what the new version no longer has: a kill in between leaves
         # both versions (the next run sees two content hashes and writes the paper again), never
         # neither (that would lose the sources merged from the stored record)
-        index.write_chunks(items)
+        index.write_chunks(items, added)
         kill_point("written")
         new_ids = {chunk.chunk_id for _p, chunk, _h, _v in items}
         index.delete_chunks([cid for _p, old in batch for cid in old if cid not in new_ids])

@@ -6,6 +6,7 @@ Nothing else in askpapers reads `os.environ` for configuration.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,30 @@ class Settings(BaseSettings):
 
     # --- retrieval
     top_k: int = Field(5, ge=1, le=50, description="Papers shown to the answerer / returned by search.")
+    # retrieval method (assistant/retrieve/): the defaults are the measured ones, see benchmarks/README.md
+    retrieval_candidates: int = Field(100, ge=1, description="Papers taken from each retriever (dense, BM25) "
+                                      "before fusion; at least 3 × k.")
+    retrieval_fusion: Literal["rrf", "rrf-confidence", "score"] = Field(
+        "rrf", description="How dense and BM25 rankings are fused: reciprocal rank fusion, RRF with each ranking "
+                           "weighted by how far its head stands out, or weighted min-max scores."
+    )
+    retrieval_rrf_k: int = Field(60, ge=1, description="k of reciprocal rank fusion, Σ w / (k + rank) (Cormack et al.).")
+    retrieval_weight_dense: float = Field(1.0, ge=0, description="Weight of the dense ranking in the fusion.")
+    retrieval_weight_sparse: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    retrieval_feedback: bool = Field(True, description="Re-rank the fused candidates after pseudo-relevance feedback.")
+    retrieval_feedback_docs: int = Field(5, ge=1, description="Top papers taken as relevant by the feedback stage.")
+    retrieval_feedback_vector_weight: float = Field(
+        1.0, ge=0, description="Rocchio: the query vector plus this weight × the mean vector of those papers."
+    )
+    retrieval_feedback_terms: int = Field(10, ge=0, description="Characteristic terms of those papers added to the BM25 query.")
+    retrieval_feedback_term_weight: float = Field(
+        0.5, ge=0, description="Weight of the best added term (the others in proportion to their own weight)."
+    )
+    retrieval_rerankers: list[str] = Field(
+        default_factory=list,
+        description="Rerankers applied in order to the top hits (names in assistant/retrieve/registry.py).",
+    )
+    retrieval_rerank_depth: int = Field(20, ge=1, description="Hits handed to the rerankers (at least k).")
 
     # --- LLM (answers issue)
     llm_base_url: str | None = Field(None, description="OpenAI-compatible chat endpoint base URL.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conftest import FIXTURES, make_settings, write_jsonl
@@ -136,3 +138,50 @@ def test_dense_retries_transient_errors_then_falls_back(tiny_index):
     hits = tiny_index.search("solar wind turbulence", k=3, filters={"date_from": "2007"})
     assert hits[0].title == "Solar Wind Turbulence at Small Scales"
     chroma.collection = real
+
+
+# --------------------------------------------------------------------------- the retrieval seam
+
+
+def test_knobs_come_from_the_settings():
+    from assistant.retrieve import RetrievalConfig
+
+    assert RetrievalConfig.from_settings(make_settings(Path("/nonexistent"))) == RetrievalConfig()
+    config = RetrievalConfig.from_settings(make_settings(Path("/nonexistent"), retrieval_feedback_docs=3,
+                                                         retrieval_rrf_k=20, retrieval_rerankers=["title-overlap"]))
+    assert (config.feedback_docs, config.rrf_k, config.rerankers) == (3, 20, ("title-overlap",))
+    with pytest.raises(ValueError):
+        make_settings(Path("/nonexistent"), retrieval_fusion="max")
+
+
+def test_rrf_constant_is_a_knob():
+    dense, sparse = [("a", 0.9), ("b", 0.8)], [("b", 9.0)]
+    assert fuse(dense, sparse, rrf_k=1)["b"] == pytest.approx(1 / 3 + 1 / 2)
+    assert fuse(dense, sparse)["b"] == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_hybrid_is_a_retriever_and_rerankers_come_from_the_registry(tiny_index):
+    from assistant.retrieve import HybridRetriever, Reranker, Retriever, make_reranker
+
+    assert isinstance(tiny_index.retriever, Retriever)
+    assert isinstance(make_reranker("title-overlap", None, None), Reranker)
+    with pytest.raises(ValueError, match="unknown reranker 'nope'.*title-overlap"):
+        make_reranker("nope", None, None)
+    query = "solar wind turbulence language model"
+    plain = HybridRetriever(tiny_index.index).search(query, k=3)
+    reranked = HybridRetriever(tiny_index.index, rerankers=("title-overlap",)).search(query, k=3)
+    assert sorted(h.paper_id for h in reranked) == sorted(h.paper_id for h in plain)
+    assert reranked[0].title == "Solar Wind Turbulence at Small Scales"  # three title words in the query
+    assert len(HybridRetriever(tiny_index.index, rerankers=("title-overlap",)).search(query, k=1)) == 1
+
+
+def test_confidence_fusion_favours_the_ranking_whose_head_stands_out():
+    from assistant.retrieve.fusion import confidence
+
+    flat = [(f"d{i}", 1.0 - 0.01 * i) for i in range(20)]
+    peaked = [("s0", 10.0)] + [(f"s{i}", 1.0 - 0.01 * i) for i in range(1, 20)]
+    assert confidence(peaked) > 0.9 > confidence(flat) and confidence(flat[:5]) == 0.0
+    fused = fuse(flat, peaked, "rrf-confidence")
+    assert max(fused, key=fused.get) == "s0"  # plain RRF would tie d0 and s0
+    plain = fuse(flat, peaked, "rrf")
+    assert plain["d0"] == plain["s0"]

@@ -145,6 +145,7 @@ def paper_from_fields(fields: dict[str, Any], source: Source) -> Paper | str:
     return Paper(
         title=title,
         abstract=abstract,
+        paper_id=metadata.record_id(fields) or "",
         authors=metadata.authors(fields),
         date=next((d for d in (metadata.iso_date(fields.get(n)) for n in metadata.DATE_FIELDS) if d), None),
         categories=metadata.categories(fields),

@@ -18,7 +18,13 @@ from ingest.records import clean_arxiv_id, collapse_ws
 
 DATE_FIELDS = ("published", "date", "published_date", "publication_date", "update_date", "updated")
 CATEGORY_FIELDS = ("categories", "category", "terms")
-ID_FIELDS = ("arxiv_id", "id", "entry_id")
+ID_FIELDS = ("arxiv_id", "id", "entry_id")  # fields that may hold an arXiv id
+# Fields holding the source's own id for a record, in order of preference (keys as ``norm_key``
+# gives them: lower case, underscores). An arXiv id in any of ID_FIELDS comes first, then a DOI,
+# then a PubMed id, then the rest; the id is namespaced by its kind or by the field's name.
+RECORD_ID_FIELDS = ("doi", "pmid", "pubmed_id", "id", "doc_id", "paperid", "paper_id", "corpusid", "corpus_id",
+                    "s2_id", "key", "entry_id", "arxiv_id", "_id", "uid", "identifier")
+MAX_ID_CHARS = 200
 URL_FIELDS = ("url", "link")
 
 
@@ -83,6 +89,40 @@ def arxiv_id(raw: Any) -> str | None:
     if aid and re.match(r"\d{4}\.", aid) and not 1 <= int(aid[2:4]) <= 12:
         return None  # e.g. a row number "123.0" is not an arXiv id
     return aid
+
+
+def record_id(fields: dict[str, Any]) -> str | None:
+    """The record's own id, namespaced: ``arxiv:…``, ``doi:…``, ``pmid:…`` or ``<field>:…``.
+
+    None when the record carries no usable id (then it is known by its title). Two records with
+    different ids are different papers even when their titles match (Cranfield repeats titles).
+    """
+    for name in ID_FIELDS:
+        aid = arxiv_id(fields.get(name))
+        if aid:
+            return f"arxiv:{aid}"
+    for name in RECORD_ID_FIELDS:
+        value = doi(fields.get(name)) if name == "doi" else _id_text(fields.get(name))
+        if not value:
+            continue
+        if name == "doi" or _DOI.match(value):
+            return f"doi:{value.lower()}"  # DOIs are case-insensitive
+        return f"{'pmid' if name == 'pubmed_id' else name}:{value}"
+    return None
+
+
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+def _id_text(value: Any) -> str | None:
+    """An id value as text: strings and integers (4983.0 from a spreadsheet counts as 4983)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = as_text(value)
+    if not text:
+        return None
+    text = collapse_ws(text)
+    return text if 0 < len(text) <= MAX_ID_CHARS else None
 
 
 def authors(fields: dict[str, Any]) -> list[str]:
