@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -169,36 +166,6 @@ def _rerun_and_compare(settings: Settings, inputs, scenario: str, clean) -> None
 
 
 # ---------------------------------------------------------------------------- chroma server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert exe, "the chroma CLI is installed with chromadb"
-    port = _free_port()
-    data = tmp_path_factory.mktemp("fault-chroma")
-    proc = subprocess.Popen([exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not answer its heartbeat in 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
 def _settings(mode: str, tmp_path: Path, request) -> dict:
     """Settings for one case: its own embedded dir, or its own collection on the shared server."""
     if mode == "embedded":

@@ -3,52 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import make_settings, write_jsonl
+from conftest import free_port, make_settings, write_jsonl
 from assistant import Assistant
 from ingest.store import IndexError_, PaperIndex
 
 CLI = [sys.executable, "-m", "assistant.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    """A real `chroma run` on 127.0.0.1."""
-    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert exe, "the chroma CLI is installed with chromadb"
-    port = _free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not answer its heartbeat in 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def _ingest_cli(*args: str) -> dict:
@@ -98,8 +62,8 @@ def test_embedded_reader_sees_other_process_ingest(tmp_path):
 
 def test_unreachable_server_is_one_line_error(tmp_path):
     with pytest.raises(IndexError_, match="cannot reach the Chroma server"):
-        PaperIndex(make_settings(tmp_path, chroma_url=f"http://127.0.0.1:{_free_port()}"))
-    out = subprocess.run(CLI + ["stats", "--chroma-url", f"http://127.0.0.1:{_free_port()}"],
+        PaperIndex(make_settings(tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}"))
+    out = subprocess.run(CLI + ["stats", "--chroma-url", f"http://127.0.0.1:{free_port()}"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert out.stderr.strip().count("\n") == 0 and "cannot reach the Chroma server" in out.stderr

@@ -23,36 +23,24 @@ def read_file(path: str | Path) -> tuple[list[Paper], list[ReadError]]:
     p = Path(path)
     binary = FORMATS.binary_for(p)
     if binary is not None:  # e.g. a PDF: the format reads the file's bytes itself
-        return _read_binary(p, binary)
-    try:
-        src = open_text(p)
-    except Rejected as exc:
-        return [], [_whole(p, exc.message, exc.line)]
-    except FileNotFoundError:
-        return [], [_whole(p, "no such file or directory")]
-    except OSError as exc:
-        return [], [_whole(p, f"cannot read file: {exc.strerror or exc}")]
-    except Exception as exc:  # a reader bug must not stop a whole ingest run
-        return [], [_whole(p, f"could not be read ({type(exc).__name__}: {exc})")]
+        return _guarded(p, lambda: binary.read_path(p))
+    return _guarded(p, lambda: _read_text(p))
+
+
+def _read_text(p: Path) -> tuple[list[Paper], list[ReadError]]:
+    src = open_text(p)
     with src.fh:
-        try:
-            papers, errors = FORMATS.read(src)
-        except Rejected as exc:
-            return [], [_whole(p, exc.message, exc.line)]
-        except OSError as exc:
-            return [], [_whole(p, f"cannot read file: {exc.strerror or exc}")]
-        except Exception as exc:
-            return [], [_whole(p, f"could not be read ({type(exc).__name__}: {exc})")]
+        papers, errors = FORMATS.read(src)
     note = src.encoding_note()
     if note:
         errors.insert(0, ReadError(path=str(p), message=note, notice=True))
     return papers, errors
 
 
-def _read_binary(p: Path, fmt) -> tuple[list[Paper], list[ReadError]]:
-    """Read a file with a binary format; any refusal or failure is one whole-file error."""
+def _guarded(p: Path, read) -> tuple[list[Paper], list[ReadError]]:
+    """`read()`, with any refusal or failure as one whole-file error naming `p`."""
     try:
-        return fmt.read_path(p)
+        return read()
     except Rejected as exc:
         return [], [_whole(p, exc.message, exc.line)]
     except FileNotFoundError:
