@@ -54,9 +54,12 @@ def test_lockout_never_exceeds_the_cap():
 
 # --------------------------------------------------------------------------- a real server
 
+CAP = 3000  # records per upload: enough that a cancelled upload cannot finish first, even on a quiet machine
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A page with a login, a 300-record cap, over a tiny index of its own."""
+    """A page with a login, a CAP-record cap, over a tiny index of its own."""
     from assistant import Assistant
     from assistant import web
 
@@ -64,7 +67,7 @@ def server(tmp_path_factory):
     seed = write_jsonl(tmp / "seed.jsonl", [{"title": "Frogs Jump Far", "abstract": "Frogs jump far. Green frogs "
                                              "live in ponds and eat flies."}])
     assistant = Assistant(index_dir=tmp / "index", login_max_failures=MAX_FAILURES, login_lockout_seconds=LOCKOUT,
-                          upload_max_records=300)
+                          upload_max_records=CAP)
     assert assistant.ingest([seed]).added == 1
     demo = web.serve(assistant, port=0, auth=f"{USER}:{PASSWORD}", block=False, quiet=True)
     yield assistant, f"http://127.0.0.1:{demo.server_port}/"
@@ -143,9 +146,9 @@ def test_add_papers_refuses_paths_it_did_not_receive(server, client, tmp_path):
 def test_an_upload_over_the_record_cap_is_refused_in_one_line(server, client, tmp_path):
     from gradio_client import handle_file
 
-    bomb = write_jsonl(tmp_path / "bomb.jsonl", papers(301, "beetles"))
+    bomb = write_jsonl(tmp_path / "bomb.jsonl", papers(CAP + 1, "beetles"))
     status = client.predict([handle_file(str(bomb))], api_name="/add_papers")
-    assert "bomb.jsonl: 301 records is over the limit of 300 records per upload" in status
+    assert f"bomb.jsonl: {CAP + 1:,} records is over the limit of {CAP:,} records per upload" in status
     assert "0 papers added" in status and status.count('class="ap-err"') == 1
 
 
@@ -155,10 +158,10 @@ def test_cancel_stops_a_long_upload_while_questions_are_answered(server, client,
 
     assistant, url = server
     before = assistant.stats()["papers_total"]
-    long = write_jsonl(tmp_path / "long.jsonl", papers(300, "herons"))
+    long = write_jsonl(tmp_path / "long.jsonl", papers(CAP, "herons"))  # minutes of embedding: cancelled long before
     job = client.submit([handle_file(str(long))], api_name="/add_papers")
     deadline = time.monotonic() + 120
-    while not any("Embedding" in s and " of 300 papers" in s for s in job.outputs()):
+    while not any("Embedding" in s and f" of {CAP:,} papers" in s for s in job.outputs()):
         assert time.monotonic() < deadline and not job.done(), job.outputs()
         time.sleep(0.2)
     other = Client(url, auth=(USER, PASSWORD), verbose=False)  # another user asks meanwhile
@@ -166,9 +169,9 @@ def test_cancel_stops_a_long_upload_while_questions_are_answered(server, client,
     assert answer["papers"][0]["title"] == "Frogs Jump Far"
     assert not job.done()  # the upload is still embedding: the question did not wait for it
     final = client.predict(api_name="/cancel_upload")
-    assert "Cancelled" in final and "of 300 papers processed" in final
+    assert "Cancelled" in final and f"of {CAP:,} papers processed" in final
     added = assistant.stats()["papers_total"] - before
-    assert 0 < added < 300 and f"{added} papers added" in final
+    assert 0 < added < CAP and f"{added} papers added" in final
     assert assistant.index.needs_commit() is None  # committed: BM25 and stats agree with Chroma
 
 
@@ -179,7 +182,7 @@ def test_a_client_that_cancels_its_call_stops_the_upload(server, client, tmp_pat
 
     assistant, _url = server
     before = assistant.stats()["papers_total"]
-    job = client.submit([handle_file(str(write_jsonl(tmp_path / "egrets.jsonl", papers(300, "egrets"))))],
+    job = client.submit([handle_file(str(write_jsonl(tmp_path / "egrets.jsonl", papers(CAP, "egrets"))))],
                         api_name="/add_papers")
     deadline = time.monotonic() + 120
     while not any("Embedding" in s for s in job.outputs()):
@@ -190,6 +193,6 @@ def test_a_client_that_cancels_its_call_stops_the_upload(server, client, tmp_pat
     status = client.predict([handle_file(str(write_jsonl(tmp_path / "one.jsonl", papers(1, "ibises"))))],
                             api_name="/add_papers")
     total = assistant.stats()["papers_total"]
-    assert "1 paper added" in status and f"The index now holds {total} papers" in status
-    assert before + 1 < total < before + 300 + 1
+    assert "1 paper added" in status and f"The index now holds {total:,} papers" in status
+    assert before + 1 < total < before + CAP + 1
     assert assistant.index.needs_commit() is None
