@@ -142,6 +142,7 @@ _IDENTIFY = re.compile(r"^\s*(which|what|name|list|find)\s+(\w+\s+)?(papers?|wor
 # scratch?", "how big is the production dataset?") presupposes the thing under discussion
 _DEFINITE = re.compile(r"\bthe\s+((?:[\w'-]+\s+){0,2}?)([\w-]+)\b(?!\s+(of|that|which|who|whose|for|called|named)\b)",
                        re.I)
+MAX_CARRIED_WORDS = 24  # words of the last question a condensed follow-up carries
 FRAGMENT_WORDS = 3  # "Which games?", "And ImageNet?": too short to be a question of its own
 
 _STOP = frozenset(
@@ -247,5 +248,3 @@ def condense_offline(question: str, previous: Turn | list | None) -> str:
         parts.append(" ".join(carried))
     return " — ".join(parts)
 
-
-MAX_CARRIED_WORDS = 24

@@ -8,13 +8,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
-import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import ROOT, write_jsonl
+from conftest import ROOT, free_port, write_jsonl
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -51,10 +50,7 @@ def url(sample_index_dir, tmp_path_factory):
     assistant = Assistant(index_dir=index_dir)
     report = assistant.ingest([planted])
     assert report.added == 1, report.errors
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = web.serve(assistant, host="127.0.0.1", port=port, block=False, quiet=True)
+    demo = web.serve(assistant, host="127.0.0.1", port=free_port(), block=False, quiet=True)
     yield f"http://127.0.0.1:{demo.server_port}/"
     demo.close()
 

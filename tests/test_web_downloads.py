@@ -7,12 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import socket
 from pathlib import Path
 
 import bibtexparser
 import pytest
-from conftest import make_settings, write_jsonl
+from conftest import free_port, make_settings, write_jsonl
 
 from assistant import web
 from assistant.answers import Answer, Citation
@@ -110,10 +109,7 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("downloads")
     assistant = Assistant(settings=make_settings(tmp / "idx"))
     assert assistant.ingest([write_jsonl(tmp / "papers.jsonl", PAPERS)]).papers_total == 3
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo = web.serve(assistant, host="127.0.0.1", port=port, block=False, quiet=True)
+    demo = web.serve(assistant, host="127.0.0.1", port=free_port(), block=False, quiet=True)
     yield f"http://127.0.0.1:{demo.server_port}/"
     demo.close()
 

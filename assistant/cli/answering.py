@@ -41,7 +41,7 @@ def cmd_search(args) -> int:
     return EXIT_ERROR if empty else EXIT_OK
 
 
-def answer_format(args) -> str:
+def output_format(args) -> str:
     """`--format`, with `--json` meaning `--format json`; a one-line usage error when they disagree."""
     from ingest.filters import AskpapersInputError
 
@@ -53,7 +53,7 @@ def answer_format(args) -> str:
 def cmd_ask(args) -> int:
     from ..api import Assistant
 
-    fmt = answer_format(args)
+    fmt = output_format(args)
     assistant = Assistant(settings=settings_from(args))
     with StatusLine() as status:
         answer = assistant.ask(args.question, k=args.k, filters=filters_from(args), on_status=status)
@@ -73,7 +73,7 @@ def cmd_table(args) -> int:
     from ..api import Assistant
     from ..table import evidence_table
 
-    fmt = table_format(args)
+    fmt = output_format(args)
     assistant = Assistant(settings=settings_from(args))
     table = evidence_table(assistant, args.question, k=args.k, filters=filters_from(args))
     empty = not table.rows and no_papers(assistant)
@@ -90,14 +90,6 @@ def cmd_table(args) -> int:
     for w in table.warnings:
         say(f"warning: {w}", multiline=False, file=sys.stderr)
     return EXIT_ERROR if empty else EXIT_OK
-
-
-def table_format(args) -> str:
-    from ingest.filters import AskpapersInputError
-
-    if args.json and args.format not in (None, "json"):
-        raise AskpapersInputError(f"--json and --format {args.format} disagree; use one of them")
-    return "json" if args.json else args.format or "text"
 
 
 def cmd_chat(args) -> int:
