@@ -27,7 +27,7 @@ from typing import Iterable
 
 from ingest.records import Paper, is_title_id
 
-__all__ = ["MergeCounts", "dedupe"]
+__all__ = ["MergeCounts", "dedupe", "merge_records"]
 
 
 @dataclass
@@ -59,7 +59,7 @@ def dedupe(papers: Iterable[Paper], counts: MergeCounts | None = None) -> list[P
             out.append(_copy(paper))
             index = len(out) - 1
         else:
-            out[index] = _merge(out[index], paper)
+            out[index] = merge_records(out[index], paper)
         for pid in (paper.paper_id, out[index].paper_id):
             by_id.setdefault(pid, index)
         for key in (paper.title_key, out[index].title_key):
@@ -82,7 +82,11 @@ def _copy(paper: Paper) -> Paper:
     )
 
 
-def _merge(earlier: Paper, later: Paper) -> Paper:
+def merge_records(earlier: Paper, later: Paper) -> Paper:
+    """One paper from two records of it, by the rules of the module docstring (inputs untouched).
+
+    Also used by a streaming ingest for a record whose paper an earlier batch of the same run
+    already wrote, so that a run reads the same whether its input came in one batch or many."""
     if later.arxiv_id and not earlier.arxiv_id:
         merged, other = _copy(later), earlier
     else:

@@ -12,10 +12,13 @@ Points (in the order an ingest reaches them):
   deleted         a write step deleted the chunks its papers' old versions no longer have
   superseded      before the title-only records replaced by arXiv records are deleted
   before-commit   every write done, commit not started
-  scanned         commit read the collection, side index not yet saved
-  side-tmp        side index written to its temp dir, not yet swapped in
-  side-saved      side index swapped in, generation not yet stamped in the collection
-  stamped         generation stamped and pending mark cleared
+  scanned         commit read the journal's papers from Chroma (or scanned the collection)
+  side-tmp        the new side-index segment written to its temp dir, not yet swapped in
+  compacted       segments merged into a new temp segment, not yet swapped in (when compaction runs)
+  segment-written new segment(s) renamed into the side index, manifest not yet replaced
+  side-saved      manifest replaced (the new side index is saved), generation not yet stamped
+  stamped         generation stamped and pending mark cleared, journal not yet removed
+  journal-removed the ingest journal removed
 """
 
 from __future__ import annotations

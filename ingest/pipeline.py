@@ -6,25 +6,38 @@ present, same content hash) is not embedded again; a paper seen on a new page on
 A kill at any moment is safe: the first write marks the index pending, and only the commit
 (side index saved atomically, then the generation stamped) clears the mark, so the next run
 sees it and commits even when it finds nothing new to write (see `PaperIndex.begin_write`).
+
+Streaming: records are read in batches of about `READ_BATCH` and each batch goes through the
+whole pipeline before the next is read, so memory does not grow with the input. Across batches
+a run keeps one small entry per paper it touched (`RunState`); a record whose paper an earlier
+batch wrote is merged with the stored version as `dedupe` merges two records of one batch,
+and counted once in the report.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from .chunking import chunk_paper
-from .dedupe import MergeCounts, dedupe
+from .dedupe import MergeCounts, dedupe, merge_records
 from .faults import kill_point
-from .readers import read_paths
+from .progress import NoProgress, Progress, make_progress
+from .readers import stream_paths
 from .records import ARXIV_ABS_URL, Paper, ReadError, is_title_id
 from .settings import Settings
 from .store import PaperIndex, StoredPaper
 
 WRITE_BATCH = 128  # papers embedded and written per step (a crash loses at most one step)
+READ_BATCH = 5000  # records read before they go through the pipeline (whole files: a bigger file is one batch)
+LOOKUP_BATCH = 500  # paper ids / title keys per index lookup
+
+# how a paper fared in a run, weakest first: a paper met again in a later batch keeps the strongest
+OUTCOMES = ("unchanged", "sources_updated", "updated", "added")
 
 
 @dataclass
@@ -68,6 +81,46 @@ class IngestReport:
         )
 
 
+class RunState:
+    """What one ingest run keeps across its read batches: each touched paper's outcome (a small
+    int per paper id) and the merge counts, added to the report once at the end (`tally`)."""
+
+    def __init__(self) -> None:
+        self.outcome: dict[str, int] = {}
+        self.counts = MergeCounts()
+        self.chunks_embedded = 0
+
+    def touched(self, paper_id: str) -> bool:
+        return paper_id in self.outcome
+
+    def record(self, paper_id: str, outcome: str) -> None:
+        self.outcome[paper_id] = max(self.outcome.get(paper_id, 0), OUTCOMES.index(outcome))
+
+    def absorb(self, old_id: str, new_id: str) -> None:
+        """`old_id` (a title-only paper of this run) became `new_id`: one paper, the stronger outcome."""
+        if old_id in self.outcome:
+            self.outcome[new_id] = max(self.outcome.pop(old_id), self.outcome.get(new_id, 0))
+
+    def count_repeats(self, papers: list[Paper]) -> None:
+        """Papers an earlier batch of this run already had: a repeated explicit id, or a repeated
+        title-only record (counted as `dedupe` counts them inside one batch)."""
+        for p in papers:
+            if self.touched(p.paper_id):
+                if is_title_id(p.paper_id):
+                    self.counts.by_title += 1
+                else:
+                    self.counts.duplicate_ids += 1
+
+    def tally(self, report: IngestReport) -> None:
+        by_outcome = Counter(OUTCOMES[i] for i in self.outcome.values())
+        report.papers_in_batch += len(self.outcome)
+        for name in OUTCOMES:
+            setattr(report, name, getattr(report, name) + by_outcome[name])
+        report.chunks_embedded += self.chunks_embedded
+        report.merged_by_title += self.counts.by_title
+        report.duplicate_ids += self.counts.duplicate_ids
+
+
 def _merged(new: Paper, old: Paper) -> Paper:
     """The new record, with every source (and missing field) the stored one had."""
     merged = Paper(**{**new.__dict__, "sources": list(old.sources)})
@@ -89,56 +142,105 @@ def _first_added(stored: dict[str, StoredPaper], olds_of: dict[str, list[str]]) 
     return added
 
 
-def read_all(paths: Iterable[str | Path], on_error: Callable[[ReadError], None], report: IngestReport) -> list[Paper]:
+def read_batches(paths: Iterable[str | Path], on_error: Callable[[ReadError], None], report: IngestReport,
+                 batch: int = READ_BATCH, bar: Progress | NoProgress | None = None) -> Iterator[list[Paper]]:
+    """The papers of `paths` in batches of about `batch` records (a big file is read in parts),
+    counting files, records and problems in `report` as they are read."""
+    bar = bar or NoProgress()
     papers: list[Paper] = []
-    for _path, file_papers, errors in read_paths(paths):
-        report.files_read += 1
-        report.records_read += len(file_papers)
-        for err in errors:
-            if not err.notice:  # a notice ("read as cp1252") is printed, not counted as a problem
-                report.errors.append(str(err))
-            report.files_rejected += int(err.whole_file)
-            on_error(err)
-        papers.extend(file_papers)
-    return papers
+    bar.phase("reading files", unit="records")
+    for _path, part, errors, last in stream_paths(paths, batch):
+        report.records_read += len(part)
+        bar.advance(len(part))
+        papers.extend(part)
+        del part
+        if last:
+            report.files_read += 1
+            bar.note(f"{report.files_read:,} file(s)")
+            for err in errors:
+                if not err.notice:  # a notice ("read as cp1252") is printed, not counted as a problem
+                    report.errors.append(str(err))
+                report.files_rejected += int(err.whole_file)
+                bar.clear()  # a terminal's live line is not left in front of the message
+                on_error(err)
+        if len(papers) >= batch:
+            yield papers
+            papers = []
+            bar.phase("reading files", unit="records")
+    if papers:
+        yield papers
 
 
-def _resolve_ids(papers: list[Paper], index: PaperIndex, counts: MergeCounts) -> dict[str, str]:
+def _resolve_ids(papers: list[Paper], index: PaperIndex, run: RunState, bar) -> dict[str, str]:
     """One paper, one id: a title-only record joins the stored record with an id (arXiv, DOI, the
     file's own id) of the same title, and a record with an id replaces every stored title-only
-    one (keeping its sources). Each join is counted in `counts.by_title`.
+    one (keeping its sources). Each join is counted in `run.counts.by_title`.
 
     Returns {stored title-only id: the id replacing it}. A title-only record left beside its
     arXiv record by an interrupted run is found here again and replaced on the next run.
     """
-    by_key = index.paper_ids_by_title_key(sorted({p.title_key for p in papers}))
+    keys = sorted({p.title_key for p in papers})
+    bar.phase("comparing titles with the index", total=len(keys))
+    by_key: dict[str, list[str]] = {}
+    for start in range(0, len(keys), LOOKUP_BATCH):
+        by_key.update(index.paper_ids_by_title_key(keys[start : start + LOOKUP_BATCH]))
+        bar.advance(len(keys[start : start + LOOKUP_BATCH]))
     replaced: dict[str, str] = {}
     for p in papers:
         stored_ids = by_key.get(p.title_key, [])
         explicit = [i for i in stored_ids if not is_title_id(i)]
         if is_title_id(p.paper_id) and explicit:
             p.paper_id = explicit[0]
-            counts.by_title += 1
+            run.counts.by_title += 1
             if p.paper_id.startswith("arxiv:"):
                 p.arxiv_id = p.paper_id.split(":", 1)[1]
                 p.url = p.url or ARXIV_ABS_URL.format(p.arxiv_id)
         if not is_title_id(p.paper_id):
-            replaced.update({i: p.paper_id for i in stored_ids if is_title_id(i)})
+            for i in stored_ids:
+                if is_title_id(i) and i not in replaced:
+                    if run.touched(i):  # a title-only record of an earlier batch: joined by title
+                        run.counts.by_title += 1
+                    replaced[i] = p.paper_id
     return replaced
 
 
-def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, progress: bool | None = None,
-                  write_batch: int = WRITE_BATCH) -> None:
-    """Write deduplicated papers into the index (the core of `ingest`, also used by uploads)."""
-    settings = index.settings
-    counts = MergeCounts()
-    papers = dedupe(papers, counts)
-    report.papers_in_batch = len(papers)
-    replaced = _resolve_ids(papers, index, counts)
-    papers = dedupe(papers, counts)
-    report.merged_by_title, report.duplicate_ids = counts.by_title, counts.duplicate_ids
+def _stored(index: PaperIndex, paper_ids: list[str], bar) -> dict[str, StoredPaper]:
+    bar.phase("comparing papers with the index", total=len(paper_ids))
+    stored: dict[str, StoredPaper] = {}
+    for start in range(0, len(paper_ids), LOOKUP_BATCH):
+        stored.update(index.stored_papers(paper_ids[start : start + LOOKUP_BATCH]))
+        bar.advance(len(paper_ids[start : start + LOOKUP_BATCH]))
+    return stored
 
-    stored = index.stored_papers([p.paper_id for p in papers] + list(replaced))
+
+def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, progress=None,
+                  write_batch: int = WRITE_BATCH, run: RunState | None = None) -> None:
+    """Write deduplicated papers into the index (the core of `ingest`, also used by uploads).
+
+    `progress`: False, True/None (progress on stderr) or a `Progress`. `run`: the state of a
+    streaming run this batch belongs to (its counts reach `report` at `run.tally`); without
+    one, this batch is a run of its own and its counts are added to `report` at once.
+    """
+    own_run = run is None
+    run = run if run is not None else RunState()
+    own_bar = not isinstance(progress, (Progress, NoProgress))
+    bar = make_progress(progress, index.settings.progress_interval)
+    try:
+        _ingest_batch(papers, index, run, bar, write_batch)
+    finally:
+        if own_bar:
+            bar.close()
+    if own_run:
+        run.tally(report)
+
+
+def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, write_batch: int) -> None:
+    settings = index.settings
+    papers = dedupe(papers, run.counts)
+    run.count_repeats(papers)
+    replaced = _resolve_ids(papers, index, run, bar)
+    papers = dedupe(papers, run.counts)
+    stored = _stored(index, [p.paper_id for p in papers] + list(replaced), bar)
     olds_of: dict[str, list[str]] = {}  # paper id -> the stored title-only ids it replaces
     for old_id, new_id in replaced.items():
         olds_of.setdefault(new_id, []).append(old_id)
@@ -147,57 +249,39 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
     sources_only: list[tuple[Paper, StoredPaper]] = []
     for p in papers:
         for old_id in [p.paper_id, *olds_of.get(p.paper_id, [])]:
-            if old_id in stored:
-                p = _merged(p, stored[old_id].paper)
+            if old_id in stored:  # a version this run wrote merges as two records of one batch do
+                old = stored[old_id].paper
+                p = merge_records(old, p) if run.touched(old_id) else _merged(p, old)
         current = stored.get(p.paper_id)
         if current is None or not current.complete or current.content_hash != p.content_hash():
             to_embed.append((p, current.chunk_ids if current is not None else []))
         elif set(p.sources) != set(current.paper.sources) or p.categories != current.paper.categories:
             sources_only.append((p, current))
         else:
-            report.unchanged += 1
+            run.record(p.paper_id, "unchanged")
+    for old_id, new_id in replaced.items():  # a replaced title-only paper of this run: one paper now
+        run.absorb(old_id, new_id)
 
+    if sources_only:
+        bar.phase("rewriting sources", total=len(sources_only))
     for p, current in sources_only:  # metadata only: reuse the stored vectors
-        vectors = index.chunk_embeddings(p.paper_id)
+        vectors = index.chroma.embeddings_of(current.chunk_ids)
         chunks = chunk_paper(p, settings.chunk_size, settings.chunk_overlap)
+        bar.advance()
         if set(vectors) != {c.chunk_id for c in chunks}:  # chunking settings changed: embed again
             to_embed.append((p, current.chunk_ids))
             continue
         index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks], added)  # same ids: in place
         kill_point("rewritten")
-        report.sources_updated += 1
+        run.record(p.paper_id, "sources_updated")
 
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(to_embed), unit="paper", desc="embedding", disable=None if progress is None else not progress,
-               file=sys.stderr)
-    model = index.embed_model if to_embed else None
-    for start in range(0, len(to_embed), write_batch):
-        batch = to_embed[start : start + write_batch]
-        chunked = [(p, chunk_paper(p, settings.chunk_size, settings.chunk_overlap)) for p, _ in batch]
-        texts = [c.text for _, chunks in chunked for c in chunks]
-        vectors = model.embed(texts)
-        items, i = [], 0
-        for p, chunks in chunked:
-            for c in chunks:
-                items.append((p, c, p.content_hash(), [float(x) for x in vectors[i]]))
-                i += 1
-        # write first, then delete what the new version no longer has: a kill in between leaves
-        # both versions (the next run sees two content hashes and writes the paper again), never
-        # neither (that would lose the sources merged from the stored record)
-        index.write_chunks(items, added)
-        kill_point("written")
-        new_ids = {chunk.chunk_id for _p, chunk, _h, _v in items}
-        index.delete_chunks([cid for _p, old in batch for cid in old if cid not in new_ids])
-        kill_point("deleted")
-        report.chunks_embedded += len(items)
-        for p, old in batch:
-            if old or p.paper_id in olds_of:
-                report.updated += 1
-            else:
-                report.added += 1
-        bar.update(len(batch))
-    bar.close()
+    if to_embed:
+        bar.phase("loading the embedding model")  # the first use in a process loads it and the chunker (seconds)
+        model = index.embed_model
+        chunk_paper(to_embed[0][0], settings.chunk_size, settings.chunk_overlap)
+        bar.phase("embedding", total=len(to_embed))
+        for start in range(0, len(to_embed), write_batch):
+            _embed_and_write(to_embed[start : start + write_batch], index, model, run, added, olds_of, bar)
 
     # drop the title-only records that an arXiv record has replaced (after the new one is written)
     gone = [cid for old_id in replaced if old_id in stored for cid in stored[old_id].chunk_ids]
@@ -206,19 +290,60 @@ def ingest_papers(papers: list[Paper], index: PaperIndex, report: IngestReport, 
         index.delete_chunks(gone)
 
 
+def _embed_and_write(batch: list[tuple[Paper, list[str]]], index: PaperIndex, model, run: RunState,
+                     added: dict[str, int], olds_of: dict[str, list[str]], bar) -> None:
+    """Embed one write batch in steady sub-batches (progress moves inside it), write it, then
+    delete the chunks its papers' old versions no longer have."""
+    settings = index.settings
+    chunked = ((p, chunk_paper(p, settings.chunk_size, settings.chunk_overlap)) for p, _ in batch)
+    items = []
+    for part in _sub_batches(chunked, settings.embed_batch_size):
+        vectors = model.embed([c.text for _p, chunks in part for c in chunks])
+        rows = iter(vectors)
+        items += [(p, c, p.content_hash(), [float(x) for x in next(rows)]) for p, chunks in part for c in chunks]
+        bar.advance(len(part))
+    # write first, then delete what the new version no longer has: a kill in between leaves
+    # both versions (the next run sees two content hashes and writes the paper again), never
+    # neither (that would lose the sources merged from the stored record)
+    index.write_chunks(items, added)
+    kill_point("written")
+    new_ids = {chunk.chunk_id for _p, chunk, _h, _v in items}
+    index.delete_chunks([cid for _p, old in batch for cid in old if cid not in new_ids])
+    kill_point("deleted")
+    run.chunks_embedded += len(items)
+    for p, old in batch:
+        run.record(p.paper_id, "updated" if old or p.paper_id in olds_of else "added")
+
+
+def _sub_batches(chunked: Iterable, texts_per_call: int) -> Iterator[list]:
+    """Consecutive groups of (paper, chunks) with about `texts_per_call` texts each (at least one paper)."""
+    part, size = [], 0
+    for item in chunked:
+        part.append(item)
+        size += len(item[1])
+        if size >= texts_per_call:
+            yield part
+            part, size = [], 0
+    if part:
+        yield part
+
+
 def ingest(
     paths: Iterable[str | Path],
     settings: Settings | None = None,
     index: PaperIndex | None = None,
     on_error: Callable[[ReadError], None] | None = None,
-    progress: bool | None = None,
+    progress=None,
     write_batch: int = WRITE_BATCH,
+    read_batch: int = READ_BATCH,
 ) -> IngestReport:
     """Read `paths` (files or directories) into the index and return what happened.
 
     Each bad file or record is reported through `on_error` (default: one line on stderr) and
     every good record still goes in. The run commits when it wrote anything, and also when an
     earlier run was interrupted (the index is pending) or the side index disagrees with Chroma.
+    `progress`: False shows none; True or None shows it on stderr (see ingest/progress.py); a
+    `Progress` is used as given.
     """
     started = time.perf_counter()
     if index is None:
@@ -227,12 +352,18 @@ def ingest(
         index = PaperIndex(settings or get_settings())
     on_error = on_error or (lambda err: print(err, file=sys.stderr))
     report = IngestReport()
-    papers = read_all(paths, on_error, report)
-    if papers:
-        ingest_papers(papers, index, report, progress, write_batch)
-    kill_point("before-commit")
-    if index.needs_commit():
-        index.commit()
+    run = RunState()
+    with make_progress(progress, index.settings.progress_interval) as bar:
+        for n, papers in enumerate(read_batches(paths, on_error, report, read_batch, bar), start=1):
+            if n > 1:
+                bar.context(f"input batch {n}, {report.records_read:,} records read so far")
+            ingest_papers(papers, index, report, bar, write_batch, run)
+            del papers  # the next batch is read without this one in memory
+        run.tally(report)
+        kill_point("before-commit")
+        if index.needs_commit():
+            bar.phase("committing")
+            index.commit()
     table = index.side.table
     report.papers_total = len(table)
     report.chunks_total = sum(table.n_chunks)

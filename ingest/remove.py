@@ -8,7 +8,8 @@ The write protocol is the ingest's: the first write marks the index pending
 (`PaperIndex.begin_write`), rewrites come before deletes, and only `commit` clears the mark. A
 kill at any moment leaves the mark, so a re-run of the same removal, or the next ingest, commits
 and ends consistent. Fault points reached, in order: marked, rewritten, deleted, before-commit,
-then the commit's (scanned, side-tmp, side-saved, stamped); see ingest/faults.py.
+then the commit's (scanned, side-tmp, segment-written, side-saved, stamped, journal-removed); see
+ingest/faults.py.
 """
 
 from __future__ import annotations

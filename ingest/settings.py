@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     )
     embed_base_url: str | None = Field(None, description="OpenAI-compatible embeddings endpoint.")
     embed_batch_size: int = Field(32, ge=1, description="Texts per embedding call.")
+    progress_interval: float = Field(
+        3.0, gt=0, description="Seconds between ingest progress lines when stderr is not a terminal "
+                               "(a terminal's live line is redrawn twice a second)."
+    )
 
     # --- chunking
     chunk_size: int = Field(192, ge=32, description="Chunk size in tiktoken (cl100k) tokens.")

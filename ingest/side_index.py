@@ -1,5 +1,5 @@
-"""The side index now lives in `ingest.store.sparse`; this name is kept for existing imports."""
+"""The side index now lives in `ingest.store.side`; this name is kept for existing imports."""
 
-from .store.sparse import FORMAT, PaperTable, SideIndex, tokenize
+from .store.side import FORMAT, PaperRow, SideIndex, tokenize
 
-__all__ = ["FORMAT", "PaperTable", "SideIndex", "tokenize"]
+__all__ = ["FORMAT", "PaperRow", "SideIndex", "tokenize"]

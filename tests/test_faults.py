@@ -24,6 +24,7 @@ from conftest import ROOT, make_settings, write_jsonl
 from ingest.pipeline import ingest
 from ingest.settings import Settings
 from ingest.store import META_PENDING, PaperIndex
+from ingest.store.sparse import DIRNAME, SideIndex
 
 BATCH = 4  # papers per write step: many steps (and kill points) on a small input
 
@@ -115,8 +116,6 @@ def assert_consistent(index: PaperIndex) -> None:
     meta = index.chroma.metadata()
     assert not meta.get(META_PENDING)
     assert index.needs_commit() is None
-    from ingest.store.sparse import SideIndex
-
     saved = SideIndex.saved_manifest(Path(index.settings.side_index_dir))
     assert saved and saved["generation"] == index.generation
     assert saved["chunks"] == index.collection.count()
@@ -176,8 +175,9 @@ def _settings(mode: str, tmp_path: Path, request) -> dict:
 
 # ---------------------------------------------------------------------------- the kill tests
 POINTS = ["marked", "rewritten", "written:1", "deleted:1", "written:2", "written:4", "superseded", "before-commit",
-          "scanned", "side-tmp", "side-saved", "stamped"]
-CASES = [(s, p) for s in SCENARIOS for p in POINTS if not (s == "empty" and p in ("superseded", "rewritten"))]
+          "scanned", "side-tmp", "compacted", "segment-written", "side-saved", "stamped", "journal-removed"]
+# an ingest into an empty index commits one segment: nothing to supersede, rewrite or compact
+CASES = [(s, p) for s in SCENARIOS for p in POINTS if not (s == "empty" and p in ("superseded", "rewritten", "compacted"))]
 
 
 @pytest.mark.slow
@@ -252,8 +252,12 @@ def _raise_at(point: str):
     return hook
 
 
+KILL_MODULES = ("ingest.pipeline", "ingest.store.index", "ingest.store.commit", "ingest.store.side.store")
+
+
 @pytest.mark.parametrize("point", ["marked", "rewritten", "written:1", "deleted:1", "written:2", "deleted:2",
-                                   "superseded", "before-commit", "scanned", "side-tmp", "side-saved"])
+                                   "superseded", "before-commit", "scanned", "side-tmp", "segment-written",
+                                   "side-saved", "stamped", "journal-removed"])
 def test_interrupted_ingest_is_repaired_by_the_next_run(point, tiny_papers, tmp_path, monkeypatch):
     """The repair logic in one process: an ingest interrupted at `point` (an exception where the
     slow tests SIGKILL), then a plain re-run, ends with the clean run's chunks and side index."""
@@ -271,22 +275,56 @@ def test_interrupted_ingest_is_repaired_by_the_next_run(point, tiny_papers, tmp_
     settings = make_settings(tmp_path / "index")
     ingest([base], index=PaperIndex(settings), progress=False, write_batch=1)
     hook = _raise_at(point)
-    for module in ("ingest.pipeline", "ingest.store.index", "ingest.store.sparse"):
+    for module in KILL_MODULES:
         monkeypatch.setattr(f"{module}.kill_point", hook)
     with pytest.raises(Interrupted):
         ingest([update], index=PaperIndex(settings), progress=False, write_batch=1)
     monkeypatch.undo()
 
     index = PaperIndex(settings)
-    assert index.needs_commit()  # the interrupted run left its mark
+    if point not in ("stamped", "journal-removed"):
+        assert index.needs_commit()  # the interrupted run left its mark
     report = ingest([update], index=index, progress=False, write_batch=1)
     assert report.papers_total == 3
     assert_consistent(index)
+    if point != "stamped":  # a journal left after the stamp is dropped by the next commit
+        assert not list((Path(settings.side_index_dir) / DIRNAME).glob("journal-*"))
     got = snapshot(index)
     assert [c[0] for c in got["chunks"]] == [c[0] for c in want["chunks"]]
     assert got == want
     sources = {row[0]: row[4] for row in got["rows"]}
     assert sources["arxiv:0704.0002"] == ["base.jsonl", "update.jsonl"]  # the rewritten paper kept its first source
+
+
+@pytest.mark.parametrize("point", ["compacted", "segment-written", "side-saved"])
+def test_interrupted_compaction_is_repaired_by_the_next_run(point, tiny_papers, tmp_path, monkeypatch):
+    """A commit whose new segment merges with the older one (compaction), interrupted on the way:
+    the re-run ends with the clean run's side index."""
+    first = write_jsonl(tmp_path / "first.jsonl", tiny_papers[:2])
+    changed = dict(tiny_papers[0], abstract="Hypernetworks embed unseen tokens in twelve languages.")
+    second = write_jsonl(tmp_path / "second.jsonl", [changed, tiny_papers[2]])
+    clean = PaperIndex(make_settings(tmp_path / "clean"))
+    for f in (first, second):
+        ingest([f], index=clean, progress=False)
+    want = snapshot(clean)
+
+    settings = make_settings(tmp_path / "index")
+    ingest([first], index=PaperIndex(settings), progress=False)
+    reached = []
+    hook = _raise_at(point)
+    for module in KILL_MODULES:
+        monkeypatch.setattr(f"{module}.kill_point", lambda at: reached.append(at) or hook(at))
+    with pytest.raises(Interrupted):
+        ingest([second], index=PaperIndex(settings), progress=False)
+    monkeypatch.undo()
+    assert "compacted" in reached  # one segment of 1 live paper + one of 2 new: they merge
+
+    index = PaperIndex(settings)
+    assert index.needs_commit()
+    ingest([second], index=index, progress=False)
+    assert_consistent(index)
+    assert snapshot(index) == want == snapshot(PaperIndex(settings))
+    assert len(SideIndex.saved_manifest(Path(settings.side_index_dir))["segments"]) == 1
 
 
 def test_reader_of_an_interrupted_index_answers_from_the_last_commit(tiny_papers, tmp_path, monkeypatch):

@@ -132,7 +132,7 @@ def test_interrupted_remove_is_repaired(point, repair, tmp_path, monkeypatch):
     want = snapshot(clean)
 
     index, files = build(tmp_path, monkeypatch)
-    for module in ("ingest.remove", "ingest.store.index", "ingest.store.sparse"):
+    for module in ("ingest.remove", "ingest.store.index", "ingest.store.commit", "ingest.store.side.store"):
         monkeypatch.setattr(f"{module}.kill_point", _raise_at(point))
     with pytest.raises(Interrupted):
         library.remove(index, source="b.jsonl")

@@ -139,3 +139,62 @@ def test_killed_ingest_then_rerun_matches_clean_run(tmp_path, sample_index_dir):
     assert 0 < summary["unchanged"] < 365  # the first run's work was kept
     clean = _chunk_ids(PaperIndex(make_settings(sample_index_dir)))
     assert _chunk_ids(PaperIndex(make_settings(index_dir))) == clean
+
+
+def _snapshot(index: PaperIndex) -> list:
+    """Every chunk: id, metadata without the wall-clock `added` time (and llama-index's copy of
+    the metadata that older indexes hold), document."""
+    return sorted((cid, json.dumps({k: v for k, v in meta.items() if k not in ("added", "_node_content")},
+                                   sort_keys=True), doc)
+                  for cid, meta, doc, _v in index.scan(["metadatas", "documents"]))
+
+
+def test_streamed_batches_end_as_one_batch(tmp_path):
+    """Input read one record per batch ends exactly as when read in one batch: the same chunks,
+    the same report (merges across batches counted once, each paper counted once)."""
+    text = "A study of {0}. We measure {0} twice. The {0} results hold."
+    pre = write_jsonl(tmp_path / "pre.jsonl", [{"id": "2401.00009", "title": "Epsilon", "abstract": text.format("e")}])
+    a = write_jsonl(tmp_path / "a.jsonl", [
+        {"title": "Alpha paper", "abstract": text.format("alpha")},  # title-only, replaced in b by its arXiv record
+        {"id": "2401.00002", "title": "Beta", "abstract": text.format("beta"), "categories": "cs.CL",
+         "authors": "First Author"},
+        {"title": "Gamma", "abstract": text.format("gamma")},
+    ])
+    b = write_jsonl(tmp_path / "b.jsonl", [
+        {"id": "2401.00001", "title": "Alpha paper", "abstract": text.format("alpha"), "categories": "cs.LG"},
+        {"id": "2401.00002", "title": "Beta", "abstract": text.format("beta, revised"),  # later text wins,
+         "authors": "Other Author"},  # the earlier record's authors
+        {"title": "Gamma", "abstract": text.format("gamma")},  # the same title-only record: a new source
+        {"doc_id": 7, "title": "Delta", "abstract": text.format("delta")},
+        {"id": "2401.00009", "title": "Epsilon", "abstract": text.format("e")},  # stored before: a new source
+    ])
+    runs = {}
+    for read_batch in (10_000, 1):
+        index = _index(tmp_path / str(read_batch))
+        ingest([pre], index=index, progress=False)
+        report = ingest([a, b], index=index, progress=False, read_batch=read_batch)
+        runs[read_batch] = ({k: v for k, v in report.to_dict().items() if k != "seconds"}, _snapshot(index))
+    (one, one_chunks), (streamed, streamed_chunks) = runs[10_000], runs[1]
+    assert (one["added"], one["sources_updated"], one["papers_in_batch"], one["papers_total"]) == (4, 1, 5, 5)
+    assert (one["merged_by_title"], one["duplicate_ids"]) == (2, 1)
+    # the streamed run embeds twice what a later batch changed (Beta's text, Alpha's new id)
+    assert streamed.pop("chunks_embedded") > one.pop("chunks_embedded")
+    assert streamed == one
+    assert streamed_chunks == one_chunks
+    assert any("beta, revised" in doc for _c, _m, doc in one_chunks)
+    assert any('"[\\"First Author\\"]"' in meta for cid, meta, _d in one_chunks if cid.startswith("arxiv:2401.00002"))
+
+
+def test_a_big_file_is_read_in_parts_and_the_reader_stops_with_its_consumer(tmp_path, tiny_papers):
+    import threading
+
+    from ingest.readers import stream_paths
+
+    records = [dict(tiny_papers[0], id=f"2401.{i:05d}", title=f"Paper {i}") for i in range(7)]
+    f = write_jsonl(tmp_path / "big.jsonl", records)
+    parts = list(stream_paths([f], 3))
+    assert [(len(papers), last) for _p, papers, _e, last in parts] == [(3, False), (3, False), (1, True)]
+    reader = stream_paths([f, f, f], 1)
+    next(reader)
+    reader.close()  # the consumer stops early: the reading thread ends too
+    assert not [t for t in threading.enumerate() if t.name == "ingest-reader"]

@@ -13,7 +13,7 @@ def cmd_ingest(args) -> int:
     from ingest.store import PaperIndex
 
     index = PaperIndex(settings_from(args))
-    report = ingest(args.paths, index=index, progress=None if not args.no_progress else False,
+    report = ingest(args.paths, index=index, progress=not args.no_progress,
                     on_error=lambda err: say(err, multiline=False, file=sys.stderr))
     if args.json:
         emit_json(report.to_dict())

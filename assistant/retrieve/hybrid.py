@@ -70,7 +70,7 @@ class HybridRetriever:
         if self.mode in ("hybrid", "dense"):
             vector = np.asarray(index.embed_model.get_query_embedding(query), dtype=np.float32)
             where = filters.chroma_where() if filters else None
-            dense = best_per_paper(index.dense(vector.tolist(), min(n, sum(side.table.n_chunks)), where))
+            dense = best_per_paper(index.dense(vector.tolist(), min(n, side.chunks), where))
             # one snapshot: while another process ingests, Chroma can hold papers this side index
             # does not know yet (or no longer); answer from what the side index knows
             dense = [d for d in dense if d[0] in side.row]

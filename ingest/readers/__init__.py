@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from .csv_format import CsvFormat
 from .daily_page import DailyPageFormat
-from .files import read_file, read_paths
+from .files import read_file, read_paths, stream_paths
 from .json_format import JsonFormat
 from .pdf_format import PdfFormat
 from .registry import FORMATS, Format, NotThisFormat, Registry
 
-__all__ = ["SUPPORTED", "EXTENSIONS", "FORMATS", "Format", "NotThisFormat", "Registry", "read_file", "read_paths"]
+__all__ = ["SUPPORTED", "EXTENSIONS", "FORMATS", "Format", "NotThisFormat", "Registry", "read_file", "read_paths",
+           "stream_paths"]
 
 # one line per format; tried in this order (the page format, a fallback, after all others)
 FORMATS.register(JsonFormat())

@@ -36,6 +36,7 @@ class RecordSink:
         self.errors: list[ReadError] = []
         self._records = 0
         self._records_without_fields = 0
+        self._handed_on = 0  # papers already given to `src.on_papers` (streaming)
         self._keys_seen: dict[str, None] = {}
 
     def result(self) -> tuple[list[Paper], list[ReadError]]:
@@ -66,6 +67,10 @@ class RecordSink:
         result = self.undecodable(*fields.values()) or paper_from_fields(fields, self.source)
         if isinstance(result, Paper):
             self.papers.append(result)
+            if self.src.on_papers is not None and len(self.papers) >= self.src.papers_per_call:
+                self._handed_on += len(self.papers)
+                self.src.on_papers(self.papers)
+                self.papers = []
             return
         if result == _NO_FIELDS:
             self._records_without_fields += 1
@@ -75,7 +80,7 @@ class RecordSink:
 
     def reject_if_no_known_fields(self) -> None:
         """If not one record had a title or abstract field, the file is in a layout we don't know."""
-        if not self.papers and self._records and self._records_without_fields == self._records:
+        if not (self.papers or self._handed_on) and self._records and self._records_without_fields == self._records:
             keys = ", ".join(self._keys_seen) or "none"
             raise Rejected(
                 f"no record has a title or abstract field (fields found: {keys}); "

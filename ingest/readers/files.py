@@ -9,26 +9,36 @@ was read (its encoding, when not UTF-8).
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ingest.records import Paper, ReadError
 
 from .registry import FORMATS
 from .textfile import Rejected, open_text
 
+OnPapers = Callable[[Path, list[Paper]], None]
 
-def read_file(path: str | Path) -> tuple[list[Paper], list[ReadError]]:
-    """Read one file. Returns the papers read and the problems found (never raises for bad input)."""
+
+def read_file(path: str | Path, on_papers: OnPapers | None = None,
+              papers_per_call: int = 0) -> tuple[list[Paper], list[ReadError]]:
+    """Read one file. Returns the papers read and the problems found (never raises for bad input).
+
+    With `on_papers`, a record format hands its papers to `on_papers(path, papers)` every
+    `papers_per_call` as it reads them, and returns only the rest (streaming a big file)."""
     p = Path(path)
     binary = FORMATS.binary_for(p)
     if binary is not None:  # e.g. a PDF: the format reads the file's bytes itself
         return _guarded(p, lambda: binary.read_path(p))
-    return _guarded(p, lambda: _read_text(p))
+    return _guarded(p, lambda: _read_text(p, on_papers, papers_per_call))
 
 
-def _read_text(p: Path) -> tuple[list[Paper], list[ReadError]]:
+def _read_text(p: Path, on_papers: OnPapers | None = None, papers_per_call: int = 0) -> tuple[list[Paper], list[ReadError]]:
     src = open_text(p)
+    if on_papers is not None:
+        src.on_papers, src.papers_per_call = (lambda papers: on_papers(p, papers)), papers_per_call
     with src.fh:
         papers, errors = FORMATS.read(src)
     note = src.encoding_note()
@@ -51,24 +61,26 @@ def _guarded(p: Path, read) -> tuple[list[Paper], list[ReadError]]:
         return [], [_whole(p, f"could not be read ({type(exc).__name__}: {exc})")]
 
 
-def read_paths(paths: Iterable[str | Path]) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]:
+def read_paths(paths: Iterable[str | Path], on_papers: OnPapers | None = None,
+               papers_per_call: int = 0) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]:
     """Read files and directories, yielding ``(file, papers, errors)`` per file.
 
     Directories are expanded recursively, in name order, skipping hidden files and folders
     and files whose extension no format owns; symlinked folders are not followed. A missing
     path, a directory without any supported file, and a folder that cannot be listed each
-    yield one whole-file error for that path.
+    yield one whole-file error for that path. `on_papers` streams big files (see `read_file`).
     """
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            yield from _read_dir(p)
+            yield from _read_dir(p, on_papers, papers_per_call)
         else:
-            papers, errors = read_file(p)
+            papers, errors = read_file(p, on_papers, papers_per_call)
             yield p, papers, errors
 
 
-def _read_dir(root: Path) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]:
+def _read_dir(root: Path, on_papers: OnPapers | None,
+              papers_per_call: int) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]:
     found, unreadable = _expand_dir(root)
     if not found and not unreadable:
         exts = ", ".join(sorted(FORMATS.extensions))
@@ -79,7 +91,7 @@ def _read_dir(root: Path) -> Iterator[tuple[Path, list[Paper], list[ReadError]]]
         if error is not None:
             yield path, [], [error]
         else:
-            papers, errors = read_file(path)
+            papers, errors = read_file(path, on_papers, papers_per_call)
             yield path, papers, errors
 
 
@@ -110,3 +122,51 @@ def _relative_parts(path: Path, root: Path) -> tuple[str, ...]:
 
 def _whole(path: Path, message: str, line: int | None = None) -> ReadError:
     return ReadError(path=str(path), message=message, line=line, whole_file=True)
+
+
+class _Stopped(BaseException):
+    """The consumer of `stream_paths` went away: unwinds the reader thread (past `_guarded`)."""
+
+
+def stream_paths(paths: Iterable[str | Path], batch: int) -> Iterator[tuple[Path, list[Paper], list[ReadError], bool]]:
+    """`read_paths` with bounded memory: yields `(file, papers, errors, last)`, a big file's
+    papers in parts of `batch` as they are read, its errors with the last part (`last=True`).
+
+    A reader thread reads ahead by at most one part while the caller works on the previous
+    one; closing the generator stops the thread.
+    """
+    parts: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                parts.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def produce() -> None:
+        try:
+            for path, papers, errors in read_paths(paths, lambda p, part: put((p, part, [], False)), batch):
+                put((path, papers, errors, True))
+            put(None)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - a reader bug: raised again in the caller's thread
+            try:
+                put(exc)
+            except _Stopped:
+                pass
+
+    thread = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := parts.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

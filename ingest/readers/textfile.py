@@ -20,7 +20,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 MAX_LINE_CHARS = 1_000_000  # longer lines are skipped with an error, never held in memory
 SNIFF_BYTES = 64 * 1024  # the head: enough to tell the layout and the encoding
@@ -93,6 +93,10 @@ class TextFile:
     newline: str  # "\n" or "\r"
     lossy: bool  # some bytes did not decode: records holding them must be rejected
     fh: BinaryIO
+    # streaming: a format's RecordSink hands its papers here every `papers_per_call` records
+    # (None: all papers are returned at the end). See `readers.files.stream_paths`.
+    on_papers: Callable[[list], None] | None = None
+    papers_per_call: int = 0
 
     @property
     def ext(self) -> str:

@@ -3,7 +3,8 @@
 One job per module:
   chroma.py  the Chroma connection (embedded or server), fresh metadata, queries, writes
   codec.py   a paper and its chunks as flat Chroma metadata, and back
-  sparse.py  the side index: BM25, idf, filter masks, records, mean vectors (no caller sees bm25s)
+  side/      the side index: BM25, idf, filter masks, records, mean vectors, in immutable segments
+             committed incrementally (sparse.py re-exports it under its old name)
   files.py   durable atomic writes for the side index
   index.py   `PaperIndex`: open, write, commit (crash-safe), refresh, stats
 

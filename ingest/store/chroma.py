@@ -1,8 +1,9 @@
 """The Chroma connection: embedded (PersistentClient) or server (HttpClient), one collection.
 
 Everything that talks to Chroma goes through `ChromaConnection`: fresh collection metadata,
-paged reads, queries that survive another process's writes, and writes of llama-index nodes
-in the layout llama-index's `ChromaVectorStore` reads. The one private attribute of chromadb that askpapers touches is here, in
+paged reads, queries that survive another process's writes, and writes in the lean layout of
+ingest/store/codec.py (no document: `LeanCollection` gives a chunk's text back from its
+metadata, so readers see documents in any layout). The one private attribute of chromadb that askpapers touches is here, in
 `_embedded_system` and `_forget_embedded_system` (tests/test_store.py fails when chromadb changes it).
 """
 
@@ -35,6 +36,7 @@ class ChromaConnection:
         self._initial_metadata = initial_metadata
         self._retired: list[Any] = []  # old embedded systems, stopped at a later reopen
         self._system = None  # embedded: chromadb's System behind this connection's client
+        self._legacy: bool | None = None  # holds chunks of an older layout (see _has_legacy_rows)
         self._connect()
 
     @property
@@ -73,8 +75,8 @@ class ChromaConnection:
             self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self._system = _embedded_system(str(path))
             _live.add(self)
-        self.collection = self._client.get_or_create_collection(
-            self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, metadata=self._initial_metadata)
+        self.collection = LeanCollection(self._client.get_or_create_collection(
+            self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, metadata=self._initial_metadata))
 
     def reopen(self) -> None:
         """Embedded mode: a new client, which sees vectors other processes (or this one) just wrote.
@@ -128,6 +130,13 @@ class ChromaConnection:
     def get(self, where: dict, include: list[str]) -> dict:
         return self.collection.get(where=where, include=include)
 
+    def embeddings_of(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        """The stored vectors of these chunks, by id (a lookup by id: no collection scan)."""
+        if not chunk_ids:
+            return {}
+        res = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
+        return {cid: [float(x) for x in emb] for cid, emb in zip(res["ids"], res["embeddings"])}
+
     def scan(self, include: list[str]) -> Iterator[tuple[str, dict, str | None, Any]]:
         """Every chunk (id, metadata, document, embedding), in pages; absent fields are None."""
         offset = 0
@@ -172,36 +181,81 @@ class ChromaConnection:
 
     # --- writes
     def upsert(self, nodes: list, drop_keys: tuple[str, ...] = ()) -> None:
-        """Write llama-index nodes, replacing any stored chunk of the same id.
+        """Write chunks (llama-index nodes: id, metadata, embedding), replacing any stored chunk of the
+        same id, in the lean layout of ingest/store/codec.py: the metadata as given, no document.
 
-        Chroma's upsert merges metadata: a key the new metadata lacks stays. `drop_keys` are
-        removed from every written chunk (sent as None), e.g. the `src:` flag of a removed source.
-
-        The rows are what llama-index's `ChromaVectorStore.add` writes (its own
-        `node_to_metadata_dict`), so llama-index reads them back as nodes; but `add` silently
-        keeps an existing id's old row, and a re-ingest must overwrite a chunk in place: writing
-        the new version before deleting anything is what keeps a killed re-ingest from losing
-        a paper's merged record (see ingest/pipeline.py).
+        Chroma's upsert merges metadata: a key the new metadata lacks stays. So every optional or
+        legacy key the chunk does not set is sent as None (removed), as are `drop_keys` (e.g. the
+        `src:` flag of a removed source). An old chunk's document stays, unread: its `span` says
+        where the passage is. Writing the new version before deleting anything is what keeps a
+        killed re-ingest from losing a paper's merged record (see ingest/pipeline.py).
         """
-        from llama_index.core.schema import MetadataMode
-        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+        from .codec import cleared_keys
 
+        legacy = self._has_legacy_rows()
         step = self._client.get_max_batch_size()
         for start in range(0, len(nodes), step):
             part = nodes[start : start + step]
-            metadatas = []
-            for node in part:
-                meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
-                metadatas.append({k: ("" if v is None else v) for k, v in meta.items()}
-                                 | {k: None for k in drop_keys if k not in meta})
+            metadatas = [dict(node.metadata) | cleared_keys(node.metadata, legacy) | {k: None for k in drop_keys}
+                         for node in part]
             self.collection.upsert(ids=[n.node_id for n in part], embeddings=[n.get_embedding() for n in part],
-                                   metadatas=metadatas,
-                                   documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in part])
+                                   metadatas=metadatas)
+
+    def _has_legacy_rows(self) -> bool:
+        """Whether the collection holds chunks of an older layout (llama-index's keys), whose old
+        keys a rewrite must remove; asked once per connection (a lookup in Chroma's index)."""
+        if self._legacy is None:
+            from .codec import LEGACY_KEYS
+
+            self._legacy = bool(self.collection.get(where={LEGACY_KEYS[1]: "TextNode"}, limit=1, include=[])["ids"])
+        return self._legacy
 
     def delete(self, chunk_ids: list[str]) -> None:
         """Delete chunks by id (a metadata-filtered delete scans the collection: slow at scale)."""
         for start in range(0, len(chunk_ids), 5000):
             self.collection.delete(ids=chunk_ids[start : start + 5000])
+
+
+class LeanCollection:
+    """The chromadb collection, except that `get` returns each chunk's document (its text as
+    embedded: title, newline, passage) rebuilt from the metadata when the lean layout stored none.
+
+    A passage is a span of its paper's abstract, which chunk 0 carries: when a page of results
+    lacks a paper's chunk 0, its abstract is fetched by id (one more call per page at most).
+    Everything else is the chromadb collection's own.
+    """
+
+    def __init__(self, collection) -> None:
+        self._collection = collection
+
+    def __getattr__(self, name: str):
+        return getattr(self._collection, name)
+
+    def get(self, ids=None, where=None, limit=None, offset=None, where_document=None,
+            include=("metadatas", "documents")) -> dict:
+        include = list(include)
+        asked_metadatas = "metadatas" in include
+        if "documents" in include and not asked_metadatas:
+            include.append("metadatas")
+        res = self._collection.get(ids=ids, where=where, limit=limit, offset=offset, where_document=where_document,
+                                   include=include)
+        if "documents" in include:
+            res["documents"] = self._documents(res["metadatas"], res["documents"])
+        if not asked_metadatas:
+            res["metadatas"] = None
+        return res
+
+    def _documents(self, metadatas: list[dict], documents: list[str | None]) -> list[str | None]:
+        from ..chunking import chunk_id
+        from .codec import SPAN, abstract_of, document_of
+
+        abstracts = {m["paper_id"]: abstract_of(m) for m in metadatas if int(m.get("chunk") or 0) == 0}
+        missing = sorted({m["paper_id"] for m in metadatas if SPAN in m and m["paper_id"] not in abstracts})
+        for start in range(0, len(missing), 1000):
+            firsts = [chunk_id(pid, 0) for pid in missing[start : start + 1000]]
+            for meta in self._collection.get(ids=firsts, include=["metadatas"])["metadatas"]:
+                abstracts[meta["paper_id"]] = abstract_of(meta)
+        return [document_of(meta, doc, abstracts.get(meta["paper_id"], "")) for meta, doc in zip(metadatas, documents)]
 
 
 def _transient(exc: Exception) -> bool:

@@ -2,12 +2,18 @@
 
 Chroma is the source of truth: every chunk's metadata carries its paper's record, so a Chroma
 server alone is enough for a reader on another machine (it rebuilds its side index from the
-collection when needed). The side index (ingest/store/sparse.py) is derived from Chroma.
+collection when needed). The side index (ingest/store/side/) is derived from Chroma.
 
 Crash safety: an ingest's first write marks the collection pending (`begin_write`); `commit`
 saves the side index atomically, then stamps a new generation and clears the mark in one
 metadata write. A kill at any moment leaves either the mark (the next ingest commits, see
 `needs_commit`) or a committed index. tests/test_faults.py kills ingests at every step.
+
+Incremental commits: before each write reaches Chroma, the papers and chunk ids it touches are
+appended to a journal named by the pending token (ingest/store/side/journal.py). The commit
+fetches only those papers' chunks, by id, and adds one side-index segment for them; a re-run
+after a kill resumes the same journal. Without a usable journal (another machine wrote, an
+older format, a read-only cache) the commit rebuilds the side index from a full scan.
 
 Freshness: readers compare the stamped generation before each query (embedded: only when
 Chroma's files changed); on change they reload the side index and, in embedded mode, reopen
@@ -25,12 +31,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..chunking import Chunk
+from ..chunking import Chunk, parse_chunk_id
 from ..faults import kill_point
 from ..records import Paper
 from .chroma import ChromaConnection, IndexError_
 from .codec import SRC_PREFIX, StoredPaper, chunk_metadata, stored_papers
-from .sparse import SideIndex
+from .commit import open_journal, record_write, update_side_index
+from .side import Journal, SideIndex, remove_journals
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -81,6 +88,7 @@ class PaperIndex:
         self._side: SideIndex | None = None
         self._last_stamp: tuple | None = None
         self._writing = False  # this object marked the index pending and has not committed yet
+        self._journal: Journal | None = None  # where this object's writes are recorded (None: unknown)
         self.chroma = ChromaConnection(settings, {META_FORMAT: FORMAT_VERSION})
         self._check_model()
         self._generation = self.chroma.metadata().get(META_GENERATION)
@@ -144,15 +152,33 @@ class PaperIndex:
         Every write goes through `delete_chunks`/`write_chunks`, which call this first, so a kill
         at any later moment leaves the mark; the next ingest then commits even if it has nothing
         new to write, and the side index catches up with Chroma. Only `commit` clears it.
+
+        The journal of the pending token is started (durably) before the mark is set, or resumed
+        when an interrupted ingest left the mark and its journal here.
         """
         if self._writing:
             return
-        changes: dict[str, Any] = {META_PENDING: uuid.uuid4().hex}
-        if self.chroma.metadata().get(META_MODEL) != self.signature:
+        meta = self.chroma.metadata()
+        token = meta.get(META_PENDING)
+        base = Path(self.settings.side_index_dir)
+        changes: dict[str, Any] = {}
+        if token:
+            self._journal = open_journal(lambda: Journal.resume(base, token))
+        else:
+            token = uuid.uuid4().hex
+            self._journal = open_journal(lambda: Journal.create(base, token, meta.get(META_GENERATION),
+                                                                self.chroma.count() == 0))
+            changes[META_PENDING] = token
+        if meta.get(META_MODEL) != self.signature:
             changes.update({META_MODEL: self.signature, META_DIM: int(self.embed_model.dimension)})
-        self.chroma.set_metadata(**changes)
+        if changes:
+            self.chroma.set_metadata(**changes)
         self._writing = True
         kill_point("marked")
+
+    def _record(self, paper_ids: list[str], chunk_ids: list[str]) -> None:
+        """Journal a write before it reaches Chroma (see ingest/store/commit.py)."""
+        self._journal = record_write(self._journal, paper_ids, chunk_ids)
 
     def needs_commit(self) -> str | None:
         """Why the index must be committed before it can be trusted, or None when it is consistent."""
@@ -192,6 +218,7 @@ class PaperIndex:
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         if chunk_ids:
             self.begin_write()
+            self._record([parse_chunk_id(cid)[0] for cid in chunk_ids], chunk_ids)
             self.chroma.delete(chunk_ids)
 
     def write_chunks(self, items: list[tuple[Paper, Chunk, str, list[float]]],
@@ -211,6 +238,7 @@ class PaperIndex:
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=paper.paper_id)}))
         if nodes:
             self.begin_write()
+            self._record([paper.paper_id for paper, *_rest in items], [node.node_id for node in nodes])
             self.chroma.upsert(nodes, drop_keys)
 
     def papers_with_source(self, name: str) -> dict[str, StoredPaper]:
@@ -233,31 +261,41 @@ class PaperIndex:
         return self.chroma.scan(include)
 
     def rebuild_side_index(self, generation: str | None = None, save: bool = True) -> SideIndex:
-        """Rebuild the side index (BM25, records, mean vectors) from the collection (and save it)."""
+        """Rebuild the side index (BM25, records, mean vectors) from a scan of the collection (and save it)."""
+        base = Path(self.settings.side_index_dir)
         side = SideIndex.from_chunks(self.chroma.scan(["metadatas", "documents", "embeddings"]),
-                                     generation or self._generation or "")
+                                     generation or self._generation or "", base)
         kill_point("scanned")
         if save:
             try:
-                side.save(Path(self.settings.side_index_dir))
+                side.save(base)
             except OSError:
                 pass  # a read-only cache only costs a rebuild next time
         return side
 
     def commit(self) -> str:
-        """Make this ingest visible: rebuild the side index from Chroma and save it atomically, then
-        stamp a new generation and clear the pending mark in one metadata write.
+        """Make this ingest visible: update the side index (incrementally from the journal, else by a
+        rebuild from Chroma) and save it atomically, then stamp a new generation and clear the
+        pending mark in one metadata write, then drop the journal.
 
-        A kill before the stamp leaves the mark (the next ingest commits again); a kill after it
-        leaves a side index saved for the stamped generation.
+        A kill before the stamp leaves the mark and the journal (the next ingest commits again);
+        a kill after it leaves a side index saved for the stamped generation.
         """
         with self._lock:
             generation = uuid.uuid4().hex
-            self._side = self.rebuild_side_index(generation)
+            self._side = update_side_index(self, generation)
             kill_point("side-saved")
             self.chroma.set_metadata(**{META_GENERATION: generation, META_PENDING: None})
             self._writing = False
             kill_point("stamped")
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            try:
+                remove_journals(Path(self.settings.side_index_dir))
+            except OSError:
+                pass
+            kill_point("journal-removed")
             if self.chroma.embedded:
                 # an embedded client does not always see its own fresh vectors in queries
                 # (seen about 1 run in 4 right after an upload); a reopened one does
@@ -319,22 +357,15 @@ class PaperIndex:
     def index_stats(self) -> IndexStats:
         """Counts from the side index's paper table (no collection scan)."""
         self.refresh()
-        table = self.side.table
-        sources: dict[str, int] = {}
-        categories: dict[str, int] = {}
-        for names in table.sources:
-            for name in names:
-                sources[name] = sources.get(name, 0) + 1
-        for cats in table.categories:
-            for cat in cats:
-                categories[cat] = categories.get(cat, 0) + 1
+        side = self.side
+        sources, categories = side.counts("sources"), side.counts("categories")
         meta = self.chroma.metadata()
         return IndexStats(
-            location=self.location, collection=self.settings.collection, papers_total=len(table),
-            chunks_total=int(sum(table.n_chunks)), embed_model=meta.get(META_MODEL),
+            location=self.location, collection=self.settings.collection, papers_total=len(side.table),
+            chunks_total=side.chunks, embed_model=meta.get(META_MODEL),
             embed_dim=meta.get(META_DIM), generation=meta.get(META_GENERATION),
             sources=dict(sorted(sources.items())),
-            categories=dict(sorted(categories.items(), key=lambda kv: -kv[1])))
+            categories=dict(sorted(sorted(categories.items()), key=lambda kv: -kv[1])))
 
     def stats(self) -> dict[str, Any]:
         """`index_stats()` as the dict the CLI, API and page print."""

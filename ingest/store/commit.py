@@ -1,0 +1,105 @@
+"""How a commit brings the side index up to date: from the ingest journal, or by a rescan.
+
+An ingest journals each write before it reaches Chroma (ingest/store/side/journal.py). Its
+commit then fetches only the journaled papers' chunks from Chroma, by id (a `where` on paper
+ids scans the whole collection), and adds one segment for them to the side index it started
+from. When that cannot be trusted (no journal here: another machine wrote, an older version, a
+read-only cache; the saved side index is not the one the ingest started from; the result
+disagrees with Chroma's chunk count), the side index is rebuilt from a scan, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..chunking import chunk_id
+from ..faults import kill_point
+from .side import Journal, JournalState, SideIndex, read_journal
+from .side.build import papers_from_chunks
+from .side.store import commit_changes, empty
+
+if TYPE_CHECKING:
+    from .index import PaperIndex
+
+FETCH_PAGE = 1000  # chunk ids per Chroma get() when a commit reads the touched papers
+
+log = logging.getLogger(__name__)
+
+
+def open_journal(opener: Callable[[], Journal | None]) -> Journal | None:
+    """A journal, or None where none can be written (a read-only cache: the commit rescans)."""
+    try:
+        return opener()
+    except OSError as exc:
+        log.info("no ingest journal (%s); the commit will rebuild the side index", exc)
+        return None
+
+
+def record_write(journal: Journal | None, paper_ids: list[str], chunk_ids: list[str]) -> Journal | None:
+    """Journal a write before it reaches Chroma; if that fails, drop the journal (the commit rescans)."""
+    if journal is None:
+        return None
+    try:
+        journal.append(paper_ids, chunk_ids)
+        return journal
+    except OSError as exc:
+        log.warning("ingest journal %s: %s; the commit will rebuild the side index", journal.path, exc)
+        journal.close()
+        try:
+            journal.path.unlink()
+        except OSError:
+            pass
+        return None
+
+
+def update_side_index(index: PaperIndex, generation: str) -> SideIndex:
+    """The side index for `generation`, saved: from the journal when it can be trusted, else rebuilt."""
+    from .index import META_GENERATION, META_PENDING
+
+    meta = index.chroma.metadata()
+    token = meta.get(META_PENDING)
+    journal = read_journal(Path(index.settings.side_index_dir), token) if token else None
+    if journal is not None and journal.base == meta.get(META_GENERATION):
+        try:
+            side = _apply_journal(index, journal, generation)
+            if side is not None:
+                return side
+        except (OSError, ValueError) as exc:
+            log.warning("index %s: incremental commit failed (%s); rebuilding the side index", index.location, exc)
+    return index.rebuild_side_index(generation)
+
+
+def _apply_journal(index: PaperIndex, journal: JournalState, generation: str) -> SideIndex | None:
+    """Commit by writing a segment for the journal's papers only (None: the saved side index is
+    not the one the journal started from, so it cannot be updated)."""
+    base = Path(index.settings.side_index_dir)
+    if journal.empty:
+        current = empty(generation)
+    else:
+        saved = SideIndex.saved_manifest(base)
+        if not saved or not (saved["generation"] == journal.base or (
+                saved.get("parent") == journal.base and saved.get("token") == journal.token)):
+            return None
+        current = SideIndex.load(base)
+    # every chunk of a touched paper is below its committed span, or was journaled when written
+    chunk_ids = set(journal.chunks)
+    for pid in journal.papers:
+        chunk_ids.update(chunk_id(pid, n) for n in range(current.span(pid)))
+    order = {pid: i for i, pid in enumerate(journal.papers)}
+    papers = sorted(papers_from_chunks(_chunks_by_ids(index, sorted(chunk_ids))),
+                    key=lambda p: order.get(p.paper_id, len(order)))
+    kill_point("scanned")
+    side = commit_changes(current, base, papers, set(journal.papers), generation, journal.base, journal.token)
+    if side.chunks != index.chroma.count():
+        raise ValueError(f"the side index holds {side.chunks} chunks, Chroma {index.chroma.count()}")
+    return side
+
+
+def _chunks_by_ids(index: PaperIndex, ids: list[str]):
+    """Chunk rows (id, metadata, document, embedding) of those ids that exist, fetched by id."""
+    for start in range(0, len(ids), FETCH_PAGE):
+        res = index.collection.get(ids=ids[start : start + FETCH_PAGE], include=["metadatas", "documents", "embeddings"])
+        yield from zip(res["ids"], res["metadatas"], res["documents"], res["embeddings"])

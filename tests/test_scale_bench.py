@@ -1,0 +1,76 @@
+"""The scale benchmark's own parts: its embeddings endpoint, its synthetic papers, its disk split."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import scale_data  # noqa: E402
+import scale_disk  # noqa: E402
+import scale_embed  # noqa: E402
+
+
+@pytest.fixture
+def endpoint():
+    vectors = scale_embed.Vectors(None, "random")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), scale_embed.make_handler(vectors))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", vectors
+    server.shutdown()
+    server.server_close()
+
+
+def test_endpoint_serves_the_openai_client_deterministic_unit_vectors(endpoint):
+    from ingest.embedding import OpenAICompatibleEncoder
+
+    url, vectors = endpoint
+    enc = OpenAICompatibleEncoder("scale-test", url, batch_size=2)
+    texts = ["A title line.\nThe first sentence is here. The second one follows it here.", "Another text, unrelated."]
+    got = enc.embed(texts + texts[:1])
+    assert got.shape == (3, scale_embed.DIM)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(got[0], got[2]) and not np.allclose(got[0], got[1])
+    assert np.allclose(got[0], vectors.text(texts[0]), atol=1e-6)  # base64 and JSON floats agree
+    assert enc.dimension == scale_embed.DIM
+
+
+def test_text_vector_is_the_mean_of_its_sentences():
+    v = scale_embed.Vectors(None, "random")
+    a, b = "The first sentence is long enough here.", "The second sentence is long enough too."
+    mean = scale_embed.hashed_vector(a) + scale_embed.hashed_vector(b)
+    assert np.allclose(v.text(f"{a} {b}"), mean / np.linalg.norm(mean), atol=1e-6)
+
+
+def test_synthetic_papers_are_the_same_in_every_run_and_ids_unique():
+    pool = [f"Sentence number {i} of the pool, long enough." for i in range(50)]
+    assert scale_data.record(pool, 123) == scale_data.record(pool, 123)
+    assert scale_data.record(pool, 123) != scale_data.record(pool, 124)
+    ids = {scale_data.arxiv_id(i) for i in range(0, 1_200_000, 997)}
+    assert len(ids) == len(range(0, 1_200_000, 997))
+    assert scale_data.arxiv_id(scale_data.NEW_START) not in {scale_data.arxiv_id(i) for i in range(0, 1_000_000, 1000)}
+
+
+def test_disk_components_add_up_to_the_total(tmp_path):
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.PersistentClient(str(tmp_path), settings=Settings(anonymized_telemetry=False))
+    coll = client.create_collection("scale-test")
+    coll.add(ids=["a#0", "b#0"], embeddings=[[1.0, 0.0], [0.0, 1.0]], documents=["x" * 500, "y"],
+             metadatas=[{"_node_content": "z" * 4000, "cat:cs.CL": True}, {"title": "t"}])
+    (tmp_path / "side-index").mkdir()
+    (tmp_path / "side-index" / "f").write_bytes(b"0" * 10_000)
+    parts = scale_disk.disk_by_component(tmp_path)
+    assert parts["side index and caches (not Chroma)"] >= 10_000
+    assert parts["metadata rows: llama-index _node_content"] > parts["metadata rows: filter flags (cat:, src:)"]
+    assert parts["Chroma SQLite, free pages and WAL"] >= 0  # the dbstat split never exceeds the file
+    assert parts["Chroma HNSW (vector index files)"] + parts["Chroma write log (embeddings_queue)"] > 0
