@@ -13,7 +13,7 @@ model's. For each size N, one run measures:
 - ingest the N papers (libraries above --direct-above are written straight through
   `PaperIndex.write_chunks` in big batches with one commit, and say so);
 - ingest the same 1,000 papers into the N library, and its ratio to the empty case;
-- disk by component (benchmarks/scale_disk.py);
+- disk by component (benchmarks/disk.py);
 - a reader in a fresh process: process start to first search answered, then search p50/p95
   over the questions (`Assistant.search`, k=10), and its peak RSS;
 - in server mode (a copy of the N library served by `chroma run`): the reader's start with no
@@ -41,7 +41,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from scale_data import library_files, new_papers_file, prepare_vectors  # noqa: E402
-from scale_disk import disk_by_component  # noqa: E402
+from disk import measure as measure_disk  # noqa: E402
 from scale_report import print_tables  # noqa: E402
 
 MODEL = "askpapers-scale-384"  # the model name askpapers records in the index (same in every run)
@@ -173,7 +173,8 @@ class Runner:
 
 
 def disk(path: Path) -> dict:
-    parts = disk_by_component(path)
+    measured = measure_disk(path)
+    parts = {**measured["components"], "total": measured["total_bytes"]}
     log(f"disk {path.name}: {parts['total'] / 1e6:.0f} MB")
     return parts
 

@@ -14,7 +14,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import scale_data  # noqa: E402
-import scale_disk  # noqa: E402
+import disk  # noqa: E402
 import scale_embed  # noqa: E402
 
 
@@ -66,11 +66,15 @@ def test_disk_components_add_up_to_the_total(tmp_path):
     client = chromadb.PersistentClient(str(tmp_path), settings=Settings(anonymized_telemetry=False))
     coll = client.create_collection("scale-test")
     coll.add(ids=["a#0", "b#0"], embeddings=[[1.0, 0.0], [0.0, 1.0]], documents=["x" * 500, "y"],
-             metadatas=[{"_node_content": "z" * 4000, "cat:cs.CL": True}, {"title": "t"}])
+             metadatas=[{"paper_id": "a", "_node_content": "z" * 4000, "cat:cs.CL": True},
+                        {"paper_id": "b", "title": "t"}])
     (tmp_path / "side-index").mkdir()
     (tmp_path / "side-index" / "f").write_bytes(b"0" * 10_000)
-    parts = scale_disk.disk_by_component(tmp_path)
-    assert parts["side index and caches (not Chroma)"] >= 10_000
-    assert parts["metadata rows: llama-index _node_content"] > parts["metadata rows: filter flags (cat:, src:)"]
-    assert parts["Chroma SQLite, free pages and WAL"] >= 0  # the dbstat split never exceeds the file
-    assert parts["Chroma HNSW (vector index files)"] + parts["Chroma write log (embeddings_queue)"] > 0
+    result = disk.measure(tmp_path, keys=True)
+    parts = result["components"]
+    assert (result["papers"], result["chunks"]) == (2, 2)
+    assert parts["side index"] == 10_000
+    assert result["total_bytes"] == sum(parts.values())
+    assert parts["HNSW segment files"] + parts["sqlite: embeddings_queue (write log)"] > 0
+    keys = result["metadata_keys"]
+    assert keys["_node_content"] > keys["cat:*"] > 0
