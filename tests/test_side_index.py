@@ -102,6 +102,17 @@ def test_a_damaged_segment_is_refused(tmp_path):
         SideIndex.load(tmp_path)
 
 
+@pytest.mark.parametrize("meta", [{"papers": 3}, {"papers": 3, "arrays": {"rows": 5}}, []])
+def test_a_segment_with_damaged_meta_is_refused_as_a_value_error(tmp_path, meta):
+    # the index's reader catches OSError and ValueError and rebuilds: nothing else may escape
+    SideIndex.from_chunks(_rows(), "gen-1").save(tmp_path)
+    gc.collect()
+    (segment,) = (tmp_path / DIRNAME).glob("seg-*")
+    (segment / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError):
+        SideIndex.load(tmp_path)
+
+
 def test_chunk_id_format_round_trips():
     assert parse_chunk_id(chunk_id("arxiv:2401.00001", 3)) == ("arxiv:2401.00001", 3)
     assert parse_chunk_id(chunk_id("doi:10.1/a#b", 0)) == ("doi:10.1/a#b", 0)  # '#' inside a paper id

@@ -63,9 +63,10 @@ def load(base: Path, attempts: int = 3) -> SideIndex:
             if before is None:
                 raise ValueError(f"no side index of format {FORMAT} under {base}")
             side = SideIndex([open_segment(base, s["name"]) for s in before["segments"]], before)
-        except (OSError, ValueError, KeyError, TypeError):
-            if attempt == attempts - 1:
-                raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if attempt == attempts - 1:  # one kind for the caller, who rebuilds from Chroma
+                raise exc if isinstance(exc, (OSError, ValueError)) else ValueError(
+                    f"side index under {base} is damaged: {exc!r}") from exc
             time.sleep(0.05)
             continue
         if before == read_manifest(base) and side.consistent():
