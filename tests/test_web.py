@@ -325,3 +325,36 @@ def test_auth_requires_the_login(sample_index_dir):
         assert "VectorQ" in text and "[1]" in text
     finally:
         demo.close()
+
+
+# --------------------------------------------------------------------------- the model's draft
+def test_the_models_draft_is_shown_collapsed_and_escaped_under_an_llm_answer():
+    draft = "NV-Embed <script>window.__xss=3</script> has a latent attention layer [7]."
+    bubble = web.render_answer(xss_answer(mode="local", draft=draft), 1)
+    box = bubble.split('<details class="ap-draft">', 1)[1].split("</details>", 1)[0]
+    assert "<summary>Model's draft</summary>" in box
+    assert "&lt;script&gt;window.__xss=3&lt;/script&gt;" in box and "<script>window.__xss=3" not in bubble
+    assert "[7]" in box and 'id="src-1-7"' not in bubble  # shown as written: its markers are not linked
+    assert bubble.index("ap-draft") > bubble.index(QUOTE.split("&")[0])  # under the answer text
+    assert "<details open" not in bubble  # collapsed until asked for
+
+
+def test_offline_answers_have_no_draft_box():
+    assert "ap-draft" not in web.render_answer(xss_answer(), 1)
+    assert "ap-draft" not in web.render_answer(xss_answer(refused=True, draft=""), 1)
+
+
+def test_the_page_shows_the_draft_of_the_answer_it_gets():
+    """Through the page's answer loop (`respond`), with a stand-in for the assistant."""
+    final = xss_answer(mode="local", draft="The raw reply, before checking.")
+
+    class DraftingAssistant:
+        def stream(self, question, history=None, k=None, filters=None, on_status=None):
+            yield "The raw reply"
+            yield final
+
+    chat = [{"role": "user", "content": "What is the zorblax effect?"}]
+    shown = [c[-1]["content"] for c, *_ in web.respond(DraftingAssistant(), chat, [], [])]
+    assert "ap-draft" not in shown[-2]  # not while streaming
+    assert '<details class="ap-draft"><summary>Model\'s draft</summary>' in shown[-1]
+    assert "The raw reply, before checking." in shown[-1]

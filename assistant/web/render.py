@@ -237,8 +237,18 @@ def render_sources(answer, turn: int = 1) -> str:
     return f'<section class="{cls}" data-turn="{turn}">{"".join(parts)}</section>'
 
 
+def render_draft(answer) -> str:
+    """The model's raw reply (`Answer.draft`), escaped, in a collapsed "Model's draft" box: what the
+    LLM wrote before its citations were checked (empty for offline answers, which have none)."""
+    if not getattr(answer, "draft", None):
+        return ""
+    return ('<details class="ap-draft"><summary>Model\'s draft</summary>'
+            f'<div class="ap-draft-text" style="white-space: pre-wrap">{esc(answer.draft)}</div></details>')
+
+
 def render_answer(answer, turn: int = 1) -> str:
-    """The chat bubble for a final answer: linked [n], a refusal box, mode and warnings."""
+    """The chat bubble for a final answer: linked [n], a refusal box, mode, warnings and, when an
+    LLM wrote it, the model's draft (collapsed)."""
     titles = {i: h.title for i, h in enumerate(answer.papers, start=1)}
     body = text_to_html(answer.text, turn, titles)
     n_cited = len(cited_numbers(answer))
@@ -253,6 +263,7 @@ def render_answer(answer, turn: int = 1) -> str:
     # the cited titles as "[n] Title" lines, shown small under the answer
     refs = "".join(f'<div class="ap-ref">[{n}] {esc(titles[n])}</div>' for n in cited_numbers(answer))
     refs = f'<div class="ap-refs">{refs}</div>' if refs else ""
+    refs += render_draft(answer)
     if answer.refused:
         return (f'<div class="ap-answer ap-refused"><div class="ap-refused-label">{REFUSED_LABEL}</div>'
                 f'{body}{warn}{refs}<div class="ap-foot">{" · ".join(foot)}</div></div>')
