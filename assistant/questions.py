@@ -12,6 +12,7 @@ import re
 
 QUANTITY = "quantity"
 NAME = "name"
+NAMED_WITHIN = 6  # words after "we propose" in which the name a paper gives its work stands
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how|whether)"
 _QUANTITY = re.compile(
@@ -53,6 +54,10 @@ _HAS_WH = re.compile(r"\b(what|which|who|whom|whose|why|how|whether)\b|"
 _NUMBER = re.compile(r"(?<![\w\-])\d[\d,.]*(?:[kKMBx×%]|st|nd|rd|th)?(?![A-Za-z])")
 _NUMBER_WORDS = re.compile(r"\b(twice|half|double|triple|first|second|third|one|two|three|four|five|six|seven|"
                            r"eight|nine|ten|hundred|thousand|million|billion|dozen)\b", re.I)
+# a count in words and what it counts ("twelve languages", "two new benchmarks")
+_CARDINAL_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+                             r"thousands?|millions?|billions?)((?:\s+[\w-]+){1,3})", re.I)
+_HOW_MANY = re.compile(r"\bhow many\s+([\w-]+)", re.I)
 # a name: an acronym or mixed-case word (READ, CodeRL, LLaVA), or letters with digits (E5-Base-4k, T5)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w\-.+/]*[\w+]|[A-Za-z]")
 _GENERIC_NAMES = {
@@ -152,6 +157,17 @@ def has_number(text: str) -> bool:
     return bool(_NUMBER.search(text))
 
 
+def states_quantity(text: str, question: str) -> bool:
+    """`text` states a quantity: a number, or, for "how many languages …?", a count of them in
+    words ("on twelve languages"; not "two essential elements")."""
+    if has_number(text):
+        return True
+    m = _HOW_MANY.search(question)
+    counted = m.group(1).lower().rstrip("s") if m else None
+    return counted is not None and any(
+        counted in (w.lower().rstrip("s") for w in c.group(2).split()) for c in _CARDINAL_WORDS.finditer(text))
+
+
 def states_new_number(text: str, question: str) -> bool:
     """`text` states a quantity the question does not already give (or a counted word: "two", "second")."""
     return bool(numbers(text) - numbers(question)) or bool(
@@ -228,3 +244,25 @@ def finding_strength(text: str) -> int:
     if _FINDING.search(text):
         return 3 if _FIRST_PERSON.search(text) else 2
     return 1 if has_number(text) else 0
+
+
+def short_name(title: str, sentences: list[str]) -> str | None:
+    """The name a paper goes by, as it spells it, for naming it in place of "our model": the
+    head of its title ("LLMLingua-2: …", "Yi: …", "VideoMAE V2: …", at most three words that
+    are a name or one word), else the first name after "we propose/present/introduce" in its
+    abstract ("we present FIND, …", within NAMED_WITHIN words of the verb). None when it has
+    neither (the most-mentioned name may be a baseline it uses)."""
+    if ":" in title:
+        head = title.split(":", 1)[0].strip()
+        words = head.split()
+        if 0 < len(words) <= 3 and (names(head) or len(words) == 1):
+            return head
+    for sentence in sentences:
+        m = _INTRODUCES.search(sentence)
+        if m:
+            after = " ".join(sentence[m.end():].split()[:NAMED_WITHIN])
+            found = names(after)
+            if found:
+                spelled = re.search(re.escape(found[0]), after, re.I)
+                return spelled.group(0) if spelled else None
+    return None

@@ -141,3 +141,41 @@ def test_sentence_cache_overflow_keeps_the_vectors_asked_for(monkeypatch):
     vectors = s.vectors(["an old sentence", "a new sentence", "a third sentence"])
     assert vectors.shape == (3, 384)
     assert np.allclose(vectors[0], BagOfWords._vector("an old sentence"))
+
+
+def test_abbreviations_are_matched_to_what_they_abbreviate():
+    from assistant.answerability import said_otherwise
+
+    abstract = "Deep Interest Network for Click-Through Rate Prediction. It reaches 90.0% on K400 and 89.9% on K600."
+    assert said_otherwise("What accuracy does it reach on Kinetics-400?", abstract) == {"kinet", "400"}
+    assert said_otherwise("How much does it raise CTR?", abstract) == {"ctr"}
+    assert said_otherwise("What accuracy on K400?", "Top-1 accuracy on Kinetics-400 is 90%.") == {"k400"}
+    assert "din" in said_otherwise("Where is DIN deployed?", abstract)
+    assert said_otherwise("Where is Deep Interest Network deployed?", "We deploy DIN.") == set()  # not adopted
+    # a question that spells out its own acronym has its words counted already
+    assert said_otherwise("Does it raise the click-through rate (CTR)?", abstract) == set()
+    # no abbreviation, no match: an acronym whose letters the text does not spell, another number
+    assert said_otherwise("How much does it raise CVR?", abstract) == set()
+    assert said_otherwise("What accuracy on Kinetics-700?", abstract) == set()
+
+
+def test_an_abbreviated_name_counts_as_said():
+    """The question says "Kinetics-400", the abstract "K400": as good as saying "Kinetics-400"."""
+    question = "What accuracy does VideoDual reach on Kinetics-400?"
+
+    def old_rule(says: str) -> float:
+        abstract = f"We scale video autoencoders with dual masking. Our model reaches 90.0% on {says}."
+        hit = Hit(paper_id="v", title="VideoDual: Scaling Video Autoencoders", abstract=abstract, score=0.0,
+                  url=None, authors=[], date=None, sources=[], passage=abstract, dense_score=0.5)
+        s = scorer()
+        return features(s, question, [hit], s.score(question, [hit]))["old rule"]
+
+    assert old_rule("K400") == pytest.approx(old_rule("Kinetics-400"))
+    assert old_rule("K400") > old_rule("K700")
+
+
+def test_the_readme_question_with_an_abbreviated_dataset_is_answered(sample_assistant):
+    """The abstract says "90.0% on K400"; the question "Kinetics-400" (it was refused, quoting it)."""
+    answer = sample_assistant.ask("What accuracy does VideoMAE V2 reach on Kinetics-400?")
+    assert not answer.refused, answer.text
+    assert "90.0% on K400" in answer.text and answer.citations[0].title.startswith("VideoMAE V2")

@@ -196,3 +196,108 @@ def test_cli_ask_json(sample_index_dir):
     assert set(answer) >= {"text", "citations", "papers", "refused", "mode", "warnings"}
     assert answer["mode"] == "extractive"
     assert answer["citations"][0]["quote"]
+
+
+# ------------------------------------------------------------------ lists, names, quotes shown once
+HYPER_QUESTION = "Which papers train a hypernetwork to predict embeddings for new tokens?"
+HYPER_PAPERS = [
+    {"title": "HyperTok: Hypernetworks for Embeddings of Unseen Tokens",
+     "abstract": "We train a hypernetwork that predicts the input embedding of any token from its characters. "
+                 "Our model handles tokens missing from the original vocabulary and improves perplexity on "
+                 "twelve languages."},
+    {"title": "Zero-Shot Vocabulary Transfer with a Hypernetwork",
+     "abstract": "Adapting a pretrained model to a new script requires vectors for words it has never seen. "
+                 "A small hypernetwork generates these embeddings from character n-grams, so the model reads "
+                 "the new script without retraining."},
+    {"title": "Averaging Subwords to Initialise New Token Embeddings",
+     "abstract": "When a vocabulary is extended with new tokens, their embeddings must be initialised. We "
+                 "initialise each new token embedding as the mean of the embeddings of its subword pieces, "
+                 "which speeds up adaptation to new languages."},
+] + [  # papers that share the common words, so that idf tells the specific ones
+    {"title": f"Learning to Predict {topic.title()}",
+     "abstract": f"We train a language model to predict {topic} from past records. The model embeds each "
+                 f"record as tokens and improves accuracy over strong baselines on {n + 2} datasets."}
+    for n, topic in enumerate(["protein structures", "stock prices", "weather in cities", "traffic flow",
+                               "crop yields", "earthquake aftershocks", "user clicks on ads",
+                               "hospital readmissions", "solar flares", "river floods"])
+]
+
+
+@pytest.fixture(scope="module")
+def hyper_assistant(tmp_path_factory):
+    """A small index: two hypernetwork papers, one on new-token embeddings without one, ten others."""
+    from assistant import Assistant
+    from ingest.pipeline import ingest
+    from ingest.store import PaperIndex
+
+    tmp = tmp_path_factory.mktemp("hyper")
+    ingest([write_jsonl(tmp / "p.jsonl", HYPER_PAPERS)], index=PaperIndex(make_settings(tmp / "idx")),
+           progress=False)
+    return Assistant(index_dir=tmp / "idx")
+
+
+def test_listing_names_every_paper_that_says_the_specific_thing(hyper_assistant):
+    """The second hypernetwork paper words it differently (less similar overall) but says what is
+    asked; the averaging paper is about new-token embeddings too, but has no hypernetwork."""
+    answer = hyper_assistant.ask(HYPER_QUESTION)
+    assert not answer.refused
+    assert {c.title for c in answer.citations} == {HYPER_PAPERS[0]["title"], HYPER_PAPERS[1]["title"]}
+    lines = answer.text.splitlines()[1:]
+    assert len(lines) == 2 and all("hypernetwork" in line and re.search(r"\[\d+\]$", line) for line in lines)
+    _check_grounded(answer)
+
+
+def test_listing_score_weighs_support_by_the_specific_terms_said():
+    from assistant.extractive import MULTI_RATIO, listing_score
+
+    assert listing_score(0.6, 1.0) > listing_score(0.8, 0.0)  # says the specific thing, less alike overall
+    assert listing_score(0.5, 0.5) < MULTI_RATIO * listing_score(0.6, 1.0)  # on the topic, not the point
+
+
+def test_quote_names_the_paper_where_it_says_our_model():
+    from assistant.quoting import named, quoted, trimmed
+
+    assert named("Our model handles unseen tokens.", "HyperTok") == "Our model [HyperTok] handles unseen tokens."
+    assert named("In this paper, we study X.", "Foo") == "In this paper [Foo], we study X."
+    assert named("The proposed framework is 2x faster.", "Foo") == "The proposed framework [Foo] is 2x faster."
+    assert named("HyperTok handles our model's tokens.", "HyperTok") == "HyperTok handles our model's tokens."
+    assert named("This model, GPT-2, is small.", "Foo") == "This model, GPT-2, is small."  # another model
+    assert named("Our model is fast.", None) == "Our model is fast."
+    # trimmed, then named; named once per paper (then the reader knows whose model it is)
+    assert quoted(["Additionally, our model is 3x-6x faster than existing methods.", "Our method is simple."],
+                  "LLMLingua-2") == ["…our model [LLMLingua-2] is 3x-6x faster than existing methods.",
+                                     "Our method is simple."]
+    assert trimmed("However, it fails.") == "However, it fails."  # too short to cut
+
+
+def test_short_name_is_the_title_head_or_the_introduced_name():
+    from assistant.questions import short_name
+
+    assert short_name("LLMLingua-2: Data Distillation for Prompt Compression", []) == "LLMLingua-2"
+    assert short_name("Yi: Open Foundation Models by 01.AI", []) == "Yi"
+    assert short_name("VideoMAE V2: Scaling Video Masked Autoencoders", []) == "VideoMAE V2"
+    assert short_name("Beyond Cosine Decay: On Learning Rate Schedules", []) is None  # a phrase, not a name
+    assert short_name("Interfacing Foundation Models' Embeddings",
+                      ["Foundation models matter.", "We present FIND, a generalized interface."]) == "FIND"
+    # a name far from "we propose" is what the work is applied to, not its own name
+    assert short_name("Retrofitting Language Models with Dynamic Tokenization",
+                      ["We propose retrofitting LMs with dynamic tokenization: a way to decide on BPE merges."]) is None
+
+
+def test_answer_names_the_paper_cites_once_per_claim_and_the_cli_prints_each_quote_once(hyper_assistant, capsys):
+    from assistant.cli.output import print_answer
+
+    answer = hyper_assistant.ask("Does HyperTok handle tokens missing from the original vocabulary, "
+                                 "and on how many languages did it improve perplexity?")
+    assert not answer.refused
+    assert "Our model [HyperTok] handles tokens missing from the original vocabulary" in answer.text, answer.text
+    quotes = re.findall(r"(?:^|: |\] )(.+?) \[(\d+)\]", answer.text)
+    assert quotes and len(re.findall(r"\[\d+\]", answer.text)) == len(quotes)  # one [n] per quoted claim
+    _check_grounded(answer)
+    print_answer(answer)
+    printed = capsys.readouterr().out
+    assert printed.count("handles tokens missing from the original vocabulary") == 1, printed
+    # an answer that does not quote its source (an LLM's paraphrase) gets the sentence printed under it
+    answer.text = "HyperTok covers unseen tokens [1]."
+    print_answer(answer)
+    assert capsys.readouterr().out.count("handles tokens missing from the original vocabulary") == 1

@@ -89,3 +89,12 @@ def test_own_name_questions():
     assert asks_own_name("What is the name of the family of white-box networks?")
     assert not asks_own_name("Which dense model was it initialized from?")  # may be another paper's model
     assert not asks_own_name("Which benchmarks did it use?")
+
+
+def test_a_count_in_words_answers_how_many_of_that_thing():
+    from assistant.questions import states_quantity
+
+    assert states_quantity("It improves perplexity on twelve languages.", "On how many languages did it improve?")
+    assert states_quantity("It uses 8 GPUs.", "How many GPUs did it use?")
+    # a count of something else is not the answer
+    assert not states_quantity("Our approach tackles two essential elements.", "How many languages were evaluated?")

@@ -81,8 +81,10 @@ def print_answer(answer, show_draft: bool = False) -> None:
         say("\nSources:")
         for line in answer.sources_text().splitlines():
             say(line, multiline=False)
+    from ..quoting import shown_in
+
     for c in answer.citations:  # the supporting sentence, unless the answer already quotes it
-        if c.quote[-60:] not in answer.text:
+        if not shown_in(c.quote, answer.text):
             say(f"  [{c.number}] “{c.quote}”", multiline=False)
     for w in answer.warnings:
         say(f"warning: {w}", multiline=False, file=sys.stderr)
