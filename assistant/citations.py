@@ -38,6 +38,23 @@ _LINE_PREFIX = re.compile(r"^(\s*(?:[-*•]|\d+[.)])\s+)")
 _END = re.compile(r"([.!?]+[\"'”’)]*)$")
 # "… 60,000 hours. [1]" (small models put the marker after the full stop): it belongs to that sentence
 _AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)+)(?=\s|$)")
+# "… first claim [2]. [3] Morbidity rose …": a sentence that already ends with its own marker
+_ENDS_CITED = re.compile(r"\]\s*$")
+_LEADING = re.compile(r"^\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def _attach_after_stop(text: str) -> str:
+    """Markers written after a full stop, moved before it: they belong to that sentence, unless
+    that sentence already ends with its own marker and a sentence follows them; then they are
+    written at the start of the next sentence and belong to it (see `_Checker.sentence`)."""
+
+    def repl(m: re.Match) -> str:
+        follows = text[m.end():].lstrip(" \t")
+        if _ENDS_CITED.search(text[: m.start()]) and follows and not follows.startswith("\n"):
+            return m.group(0)
+        return f" {m.group(2).strip()}{m.group(1)}"
+
+    return _AFTER_STOP.sub(repl, text)
 
 
 @dataclass
@@ -46,6 +63,7 @@ class Checked:
     citations: list[Citation]
     warnings: list[str]
     claims: int = 0  # claim sentences kept (each with at least one supporting citation)
+    removed: int = 0  # claim sentences removed because no source supports them
 
 
 def _numbers(marker_group: str) -> list[int]:
@@ -84,6 +102,7 @@ class _Checker:
     warnings: list[str] = field(default_factory=list)
     quotes: dict[int, tuple[float, str]] = field(default_factory=dict)  # source number → (support, sentence)
     claims: int = 0
+    removed: int = 0
 
     def __post_init__(self) -> None:
         self.abstracts = [split_sentences(h.abstract) for h in self.hits]
@@ -107,6 +126,8 @@ class _Checker:
         """The sentence with checked (or repaired) markers; None when it is removed."""
         cited = list(dict.fromkeys(n for group in _MARKERS.findall(sentence) for n in _numbers(group)))
         claim = _MARKERS.sub("", sentence).strip()
+        if _LEADING.match(sentence) and claim:  # "[1] The model reaches …": cited as "The model reaches … [1]."
+            sentence = with_markers(claim, cited)
         if not self.is_claim(claim):
             return sentence if not cited else claim or None  # connective text: no citation to check
         for n in [n for n in cited if not 1 <= n <= len(self.hits)]:
@@ -124,6 +145,7 @@ class _Checker:
         targets = self.repair_targets(support)
         if not targets:
             self.warnings.append(f"removed a sentence no source supports: “{_short(claim, 100)}”")
+            self.removed += 1
             return None
         names = " and ".join(f"[{n}] “{_short(self.hits[n - 1].title, 60)}”" for n in targets)
         if cited:
@@ -160,7 +182,7 @@ def check_citations(text: str, hits: list[Hit], scorer: EvidenceScorer,
     """The answer with every claim cited to a source that supports it (see the module docstring)."""
     checker = _Checker(hits, scorer, min_support)
     out_lines: list[str] = []
-    for line in _AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)}", text).splitlines():
+    for line in _attach_after_stop(text).splitlines():
         prefix_m = _LINE_PREFIX.match(line)
         prefix = prefix_m.group(1) if prefix_m else ""
         kept = [s for s in (checker.sentence(s) for s in split_sentences(line[len(prefix):])) if s]
@@ -169,4 +191,4 @@ def check_citations(text: str, hits: list[Hit], scorer: EvidenceScorer,
         elif not line.strip():
             out_lines.append("")
     cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(out_lines).strip())
-    return Checked(cleaned, checker.citations(), checker.warnings, checker.claims)
+    return Checked(cleaned, checker.citations(), checker.warnings, checker.claims, checker.removed)

@@ -21,15 +21,17 @@ from prompts import load
 from .answers import REFUSAL, Answer
 from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, check_citations
 from .conversation import to_turns
-from .evidence import Evidence, EvidenceScorer
-from .extractive import ExtractiveAnswerer, paper_support, trimmed
+from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer
+from .extractive import ExtractiveAnswerer, paper_support
 from .llm import ChatClient, LLMError
+from .quoting import shown_in
 from .retrieval import Hit
 
 log = logging.getLogger(__name__)
 
 PROMPT_TOKENS = 400  # default budget for the evidence in the prompt (settings.llm_prompt_tokens)
 MAX_REPLY_TOKENS = 300
+RELEVANT_MIN = 0.3  # how well a quote must match the question for an answer to overrule a refusal
 _REFUSAL_SIGNS = re.compile(
     r"do(es)? not (answer|address|mention|say|contain|provide)|cannot (answer|be answered)|"
     r"(no|not enough) information|not (stated|mentioned|specified|answered) in|"
@@ -60,10 +62,22 @@ def count_tokens(text: str) -> int:
 
 
 def quoted_by(answer: Answer, hits: list[Hit], evidence: list[Evidence]) -> list[Evidence]:
-    """The evidence sentences the offline `answer` quotes (verbatim or trimmed of an opener)."""
+    """The evidence sentences the offline `answer` quotes (verbatim, trimmed of an opener or named)."""
     if answer.refused:
         return []
-    return [e for e in evidence if e.text in answer.text or trimmed(e.text) in answer.text]
+    return [e for e in evidence if shown_in(e.text, answer.text)]
+
+
+def relevant(citations, evidence: list[Evidence]) -> bool:
+    """Whether an answer with these citations may overrule the offline refusal. The rule: at
+    least one quote (the abstract sentence that supports a claim) must match the question,
+    SEMANTIC_WEIGHT × its meaning similarity + the rest × its term coverage (the evidence
+    scorer's measures of that sentence against the question) ≥ RELEVANT_MIN. Support alone is
+    not enough: a sentence copied from a source is supported whatever the question was. A quote
+    the scorer did not score (a weak sentence of a low-ranked paper) does not count."""
+    match = {(e.hit + 1, e.text): SEMANTIC_WEIGHT * e.semantic + (1 - SEMANTIC_WEIGHT) * e.coverage
+             for e in evidence}
+    return any(match.get((c.number, c.quote), 0.0) >= RELEVANT_MIN for c in citations)
 
 
 def pick_evidence(hits: list[Hit], evidence: list[Evidence], budget: int,
@@ -180,23 +194,33 @@ class GenerativeAnswerer:
 
     def finish(self, question: str, hits: list[Hit], raw: str, offline: Answer, evidence: list[Evidence]) -> Answer:
         """The answer to show for the model's reply `raw`: its checked text, or the offline
-        answer (`offline`) when the model declined but the evidence answers, or the offline
-        refusal when no sentence of the reply is supported."""
+        answer (`offline`) when the model declined or wrote no claim to check ("Yes, [1]") but
+        the evidence answers, or the offline refusal when no sentence of the reply is supported
+        or (the evidence being weak) none of its quotes is about the question."""
         if is_refusal(raw):
             answer = offline
             if answer.refused:  # both decline: the model's verdict, naming the closest papers
                 answer.mode = self.mode
             else:
                 answer.warnings.insert(0, f"{self.mode} declined to answer; showing the offline answer")
+            answer.draft = raw
+            return answer
+        # weak evidence (the offline answerer refuses): keep only claims that nearly restate a source
+        checked = check_citations(raw, hits, self.scorer, STRICT_SUPPORT if offline.refused else CLAIM_SUPPORT_MIN)
+        if checked.claims and (not offline.refused or relevant(checked.citations, evidence)):
+            answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
+                            warnings=checked.warnings)
+        elif checked.claims:  # supported, but copied from a source that does not answer the question
+            answer = offline
+            answer.warnings = checked.warnings + [
+                f"{self.mode}'s answer quotes the papers but not on what was asked: showing the offline refusal"]
+        elif not checked.removed:  # nothing was checked, so nothing contradicts the offline answer
+            answer = offline
+            shown = "refusal" if offline.refused else "answer"
+            answer.warnings.insert(0, f"{self.mode}'s answer had no claim to check: showing the offline {shown}")
         else:
-            # weak evidence (the offline answerer refuses): keep only claims that nearly restate a source
-            checked = check_citations(raw, hits, self.scorer, STRICT_SUPPORT if offline.refused else CLAIM_SUPPORT_MIN)
-            if checked.claims:
-                answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
-                                warnings=checked.warnings)
-            else:
-                answer = offline if offline.refused else self.offline.refusal(question, hits, evidence)
-                answer.warnings = checked.warnings + [
-                    f"no sentence of {self.mode}'s answer is supported by the papers: showing the offline refusal"]
+            answer = offline if offline.refused else self.offline.refusal(question, hits, evidence)
+            answer.warnings = checked.warnings + [
+                f"no sentence of {self.mode}'s answer is supported by the papers: showing the offline refusal"]
         answer.draft = raw
         return answer

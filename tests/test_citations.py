@@ -144,3 +144,22 @@ def test_weak_support_is_not_enough_for_a_repair(scorer, hits, monkeypatch):
 def test_markers_go_before_the_closing_punctuation():
     assert with_markers("It has 80M parameters.", [2]) == "It has 80M parameters [2]."
     assert with_markers("It is fast", [1, 3]) == "It is fast [1][3]"
+
+
+def test_marker_before_a_sentence_belongs_to_it_when_the_previous_is_cited(scorer, hits):
+    text = "The encoder has 80M parameters [1]. [2] NV-Embed ranks first on the MTEB benchmark."
+    checked = check_citations(text, hits, scorer)
+    assert checked.text == "The encoder has 80M parameters [1]. NV-Embed ranks first on the MTEB benchmark [2]."
+    assert not checked.warnings and checked.claims == 2
+
+
+def test_marker_at_the_start_of_the_reply_belongs_to_the_first_sentence(scorer, hits):
+    text = "[2] NV-Embed ranks first on the MTEB benchmark. The encoder has 80M parameters [1]."
+    checked = check_citations(text, hits, scorer)
+    assert checked.text == "NV-Embed ranks first on the MTEB benchmark [2]. The encoder has 80M parameters [1]."
+    assert not checked.warnings and checked.claims == 2
+
+
+def test_removed_counts_only_unsupported_claims(scorer, hits):
+    assert check_citations("Yes, [1]", hits, scorer).removed == 0
+    assert check_citations("Penguins compose symphonies on Tuesdays [1].", hits, scorer).removed == 1

@@ -11,13 +11,14 @@ from conftest import write_jsonl
 from fake_openai import FakeOpenAI
 from test_citations import PAPERS
 
-from assistant.answers import REFUSAL, Answer
+from assistant.answers import REFUSAL, Answer, Citation
 from assistant.extractive import ExtractiveAnswerer
 from assistant.generative import (
     GenerativeAnswerer,
     answer_messages,
     count_tokens,
     format_sources,
+    relevant,
 )
 from assistant.llm import ChatClient, Limits
 
@@ -217,3 +218,38 @@ def test_prompt_gives_each_source_its_best_sentences_within_the_budget(parts):
     assert "80M parameters" in small.split(f"[{n}] ")[1].split("\n\n")[0]
     user = answer_messages(QUESTION, hits, evidence)[1]["content"]
     assert QUESTION in user and user.index("[1] ") < user.index(QUESTION)  # the sources, then the question
+
+
+def test_reply_with_no_claim_to_check_shows_the_offline_answer(run, fake):
+    fake.reply = "Yes, [1]"  # a small model's whole reply to "Do studies show that …?": nothing to check
+    _pieces, answer, _seconds, _statuses = run()
+    assert answer.mode == "extractive" and not answer.refused and "80M parameters" in answer.text
+    assert answer.warnings[0] == f"{MODEL}'s answer had no claim to check: showing the offline answer"
+    assert answer.draft == "Yes, [1]"
+
+
+def test_supported_but_irrelevant_reply_does_not_overrule_a_refusal(parts, run, fake):
+    a, _offline = parts
+    question = "Which paper measures the boiling point of liquid helium on Mars?"  # the offline answerer refuses
+    n = number_of(Answer("", "", papers=a.search(question, k=5)), "Solar")
+    fake.reply = ("Magnetometer data from three spacecraft reveal an anisotropic cascade of solar wind turbulence "
+                  f"below the ion gyroradius [{n}].")  # copied from a source: supported, but not about helium
+    _pieces, answer, _seconds, _statuses = run(question)
+    assert answer.refused and answer.text.startswith(REFUSAL) and answer.mode == "extractive"
+    assert answer.warnings[-1] == f"{MODEL}'s answer quotes the papers but not on what was asked: showing the offline refusal"
+
+
+def test_an_answer_overruling_a_refusal_must_quote_what_was_asked(parts):
+    a, _offline = parts
+    hits = a.search(QUESTION, k=5)
+    evidence = a.scorer.score(QUESTION, hits)
+
+    def cite(prefix: str, quote: str) -> Citation:
+        n = number_of(Answer("", "", papers=hits), prefix)
+        return Citation(n, hits[n - 1].paper_id, hits[n - 1].title, None, quote, 0.9)
+
+    on_topic = cite("Mamba", "It can handle documents up to 32K tokens long.")
+    off_topic = cite("Solar", PAPERS[2][1])
+    unscored = cite("Mamba", "A sentence the scorer never saw.")
+    assert relevant([on_topic], evidence) and relevant([off_topic, on_topic], evidence)
+    assert not relevant([off_topic], evidence) and not relevant([unscored], evidence)
