@@ -44,17 +44,22 @@ _LEADING = re.compile(r"^\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 
 def _attach_after_stop(text: str) -> str:
-    """Markers written after a full stop, moved before it: they belong to that sentence, unless
-    that sentence already ends with its own marker and a sentence follows them; then they are
-    written at the start of the next sentence and belong to it (see `_Checker.sentence`)."""
+    """Markers written after a full stop, moved before it: they belong to that sentence, unless a
+    sentence follows them and either that sentence already ends with its own marker or the line
+    is written markers-first ("[3] A. [4] B."); then they stay at the start of the next sentence
+    and belong to it (see `_Checker.sentence`)."""
+    lines = []
+    for line in text.split("\n"):
+        markers_first = bool(_LEADING.match(line))
 
-    def repl(m: re.Match) -> str:
-        follows = text[m.end():].lstrip(" \t")
-        if _ENDS_CITED.search(text[: m.start()]) and follows and not follows.startswith("\n"):
-            return m.group(0)
-        return f" {m.group(2).strip()}{m.group(1)}"
+        def repl(m: re.Match, line: str = line, markers_first: bool = markers_first) -> str:
+            follows = line[m.end():].strip()
+            if follows and (markers_first or _ENDS_CITED.search(line[: m.start()])):
+                return m.group(0)
+            return f" {m.group(2).strip()}{m.group(1)}"
 
-    return _AFTER_STOP.sub(repl, text)
+        lines.append(_AFTER_STOP.sub(repl, line))
+    return "\n".join(lines)
 
 
 @dataclass
@@ -126,8 +131,12 @@ class _Checker:
         """The sentence with checked (or repaired) markers; None when it is removed."""
         cited = list(dict.fromkeys(n for group in _MARKERS.findall(sentence) for n in _numbers(group)))
         claim = _MARKERS.sub("", sentence).strip()
-        if _LEADING.match(sentence) and claim:  # "[1] The model reaches …": cited as "The model reaches … [1]."
-            sentence = with_markers(claim, cited)
+        lead = _LEADING.match(sentence)
+        rest = sentence[lead.end():].strip() if lead else ""
+        # "[1] The model reaches …" is cited as "The model reaches … [1]."; "[1] and [4] show …" and
+        # "[1] shows …" use the marker as a word and stay as written
+        if rest[:1].isupper() and not _MARKERS.search(rest):
+            sentence = with_markers(rest, cited)
         if not self.is_claim(claim):
             return sentence if not cited else claim or None  # connective text: no citation to check
         for n in [n for n in cited if not 1 <= n <= len(self.hits)]:

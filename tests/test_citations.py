@@ -160,6 +160,22 @@ def test_marker_at_the_start_of_the_reply_belongs_to_the_first_sentence(scorer, 
     assert not checked.warnings and checked.claims == 2
 
 
+def test_markers_first_replies_keep_each_marker_with_its_own_sentence(scorer, hits):
+    text = "[2] NV-Embed ranks first on the MTEB benchmark. [1] The encoder has 80M parameters."
+    checked = check_citations(text, hits, scorer)
+    assert checked.text == "NV-Embed ranks first on the MTEB benchmark [2]. The encoder has 80M parameters [1]."
+    assert not checked.warnings and checked.claims == 2
+
+
+def test_a_marker_used_as_a_word_stays_where_it_was_written(scorer, hits):
+    # only a lone leading group before a capitalised sentence moves; "[1] and [2] show …" and
+    # "[1] shows …" keep their words as written (the old rewrite turned them into "and show …")
+    checked = check_citations("[1] shows that the encoder has 80M parameters.", hits, scorer)
+    assert checked.text == "[1] shows that the encoder has 80M parameters." and not checked.warnings
+    checked = check_citations("[1] and [2] show that the encoder has 80M parameters.", hits, scorer)
+    assert checked.text.startswith("[1] and ") and "show that the encoder has 80M parameters." in checked.text
+
+
 def test_removed_counts_only_unsupported_claims(scorer, hits):
     assert check_citations("Yes, [1]", hits, scorer).removed == 0
     assert check_citations("Penguins compose symphonies on Tuesdays [1].", hits, scorer).removed == 1
