@@ -301,3 +301,25 @@ def test_answer_names_the_paper_cites_once_per_claim_and_the_cli_prints_each_quo
     answer.text = "HyperTok covers unseen tokens [1]."
     print_answer(answer)
     assert capsys.readouterr().out.count("handles tokens missing from the original vocabulary") == 1
+
+
+def test_statement_answer_quotes_and_cites_the_quote_rules_best_sentence():
+    from assistant.evidence import Evidence
+    from assistant.extractive import ExtractiveAnswerer
+
+    def ev(sentence, text, support):
+        return Evidence(0, sentence, text, 0.5, 0.5, support)
+
+    # the best sentence neither states the paper's contribution nor a strong finding: it is still quoted
+    best = ev(2, "Statin use and dementia risk in 4,000 older adults.", 0.9)
+    candidates = [  # the quote rule's order, as EvidenceScorer.score hands a paper's sentences out
+        best,
+        ev(0, "We propose a cohort design to study statins in older adults.", 0.8),
+        ev(3, "These results show that statins reduce dementia incidence.", 0.7),
+        ev(1, "Dementia is a growing burden worldwide.", 0.6),
+    ]
+    picked = ExtractiveAnswerer._gist(candidates)
+    assert max(picked, key=lambda e: e.support) is best  # the sentence cited
+    assert [e.sentence for e in picked] == [0, 2, 3]  # what it did, the best, what it found; not background
+    # when the gist already holds the best sentence, nothing is added
+    assert ExtractiveAnswerer._gist(candidates[1:]) == [candidates[1], candidates[2]]
