@@ -21,9 +21,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-import Stemmer
+from ingest.store.side.terms import stemmer
 
-_STEMMER = Stemmer.Stemmer("english")
 Message = dict  # {"role": "user" | "assistant", "content": str | list of parts}
 
 
@@ -107,7 +106,7 @@ def to_turns(history: Iterable[Turn | dict] | None) -> list[Turn]:
 
 
 def _stem_word(word: str) -> str:
-    return _STEMMER.stemWord(word.lower().strip(".-+'"))
+    return stemmer().stemWord(word.lower().strip(".-+'"))
 
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-\.+']*[A-Za-z0-9+]|[A-Za-z0-9]")

@@ -24,7 +24,8 @@ _WITHOUT = re.compile(r"\bw/o\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
+def stemmer():
+    """The English Snowball stemmer that BM25 and the conversation's word matching share."""
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -35,7 +36,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     import bm25s
 
     texts = [_WITHOUT.sub("without", _FREE_OF.sub(r"\1 without", t)) for t in texts]
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False, return_ids=False)
 
 
 def paper_text(record: dict) -> str:
