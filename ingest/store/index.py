@@ -211,10 +211,6 @@ class PaperIndex:
                     ids.append(meta["paper_id"])
         return out
 
-    def chunk_embeddings(self, paper_id: str) -> dict[str, list[float]]:
-        res = self.chroma.get({"paper_id": paper_id}, ["embeddings"])
-        return {cid: list(map(float, emb)) for cid, emb in zip(res["ids"], res["embeddings"])}
-
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         if chunk_ids:
             self.begin_write()
