@@ -14,6 +14,7 @@ from ingest.chunking import chunk_id, parse_chunk_id
 from ingest.filters import SearchFilters
 from ingest.store.side import Journal, read_journal
 from ingest.store.side.build import papers_from_chunks
+from ingest.store.side import compact
 from ingest.store.side.compact import MAX_SEGMENTS, plan
 from ingest.store.side.store import commit_changes, empty
 from ingest.store.sparse import DIRNAME, SideIndex, tokenize
@@ -166,10 +167,13 @@ def _assert_same(got: SideIndex, want: SideIndex) -> None:
     assert got.counts("categories") == want.counts("categories") and got.counts("sources") == want.counts("sources")
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_incremental_commits_score_exactly_like_a_build_from_scratch(seed, tmp_path):
+@pytest.mark.parametrize("seed,block", [(1, None), (2, None), (3, 5)])
+def test_incremental_commits_score_exactly_like_a_build_from_scratch(seed, block, tmp_path, monkeypatch):
     """Random adds, changes and removals committed one small segment at a time (with dead rows and
-    compactions along the way) equal, after every commit, a side index built from scratch."""
+    compactions along the way) equal, after every commit, a side index built from scratch.
+    `block`: postings a merge reads at a time (small: term runs cut across blocks)."""
+    if block:
+        monkeypatch.setattr(compact, "BLOCK", block)
     rng = random.Random(seed)
     state: dict[str, list[tuple]] = {}  # paper id -> its chunk rows, as Chroma would hold them
     side = empty("gen-0")

@@ -18,6 +18,7 @@ One job per module:
   terms.py       tokenizer and BM25 arithmetic
   build.py       papers (records, passages, counts, mean vectors) from Chroma chunk rows
   segment.py     one immutable segment: write it, open it (memory-mapped)
+  records.py     a record as a segment stores it (passages as spans of the abstract) and back
   table.py       the paper table (ids, counts, filter fields) in row order
   vectors.py     mean vectors of rows across segments
   side_index.py  `SideIndex`: rows over live segments; BM25, masks, records, expansion terms

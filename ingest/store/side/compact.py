@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .segment import Segment, _tf_array, write_arrays
+from .segment import Segment, tf_dtype, write_arrays
 
 DEAD_FRACTION = 0.25
 MAX_SEGMENTS = 16
+BLOCK = 1 << 20  # postings a merge reads at a time
 
 
 def plan(live: list[int], dead: list[int]) -> int | None:
@@ -68,27 +69,52 @@ def _merged_codes(parts: list[tuple], lives: list[np.ndarray]) -> tuple[list[str
 
 
 def _merged_postings(segments: list[Segment], lives: list[np.ndarray]):
-    """(vocabulary, pointer, rows, term counts) of the live rows, over the terms they still hold."""
+    """(vocabulary, pointer, rows, term counts) of the live rows, over the terms they still hold.
+
+    Each posting is put straight at its place (no global sort): a term's postings come segment
+    by segment, oldest first, each segment's in row order, read in blocks of BLOCK postings, so
+    the memory beyond the output is one block's, not every segment's postings at once.
+    """
     vocab = sorted(set().union(*(seg.terms for seg in segments)))
     term_id = {t: i for i, t in enumerate(vocab)}
-    tid_parts, doc_parts, tf_parts = [], [], []
-    base = 0
+    remaps, new_rows, base = [], [], 0
+    counts = np.zeros(len(vocab), dtype=np.int64)
     for seg, live in zip(segments, lives):
         new_row = np.full(len(seg), -1, dtype=np.int32)
         new_row[live] = base + np.arange(len(live), dtype=np.int32)
         remap = np.fromiter((term_id[t] for t in seg.terms), dtype=np.int32, count=len(seg.terms))
-        term_of = np.repeat(remap, np.diff(np.asarray(seg.post_ptr)))
-        rows = new_row[np.asarray(seg.post_doc)]
-        keep = rows >= 0
-        tid_parts.append(term_of[keep])
-        doc_parts.append(rows[keep])
-        tf_parts.append(np.asarray(seg.post_tf)[keep].astype(np.int32))
+        for tids, _rows, _tfs in _blocks(seg, remap, new_row):
+            counts += np.bincount(tids, minlength=len(vocab))
+        remaps.append(remap)
+        new_rows.append(new_row)
         base += len(live)
-    tids = np.concatenate(tid_parts)
-    order = np.argsort(tids, kind="stable")
-    tids, docs, tfs = tids[order], np.concatenate(doc_parts)[order], np.concatenate(tf_parts)[order]
-    counts = np.bincount(tids, minlength=len(vocab))
     used = counts > 0
-    ptr = np.zeros(int(used.sum()) + 1, dtype=np.int64)
-    np.cumsum(counts[used], out=ptr[1:])
-    return [t for t, u in zip(vocab, used.tolist()) if u], ptr, docs, _tf_array(tfs)
+    ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    cursor = ptr[:-1].copy()
+    total = int(ptr[-1])
+    docs = np.empty(total, dtype=np.int32)
+    tf_max = max((int(np.asarray(s.post_tf).max()) for s in segments if len(s.post_tf)), default=0)
+    tfs = np.empty(total, dtype=tf_dtype(tf_max))
+    for seg, remap, new_row in zip(segments, remaps, new_rows):
+        for t, rows, tf in _blocks(seg, remap, new_row):
+            # t ascends (term-major postings; remap keeps the sorted order): rank within each run
+            at = cursor[t] + (np.arange(len(t)) - np.searchsorted(t, t, side="left"))
+            docs[at] = rows
+            tfs[at] = tf
+            cursor += np.bincount(t, minlength=len(vocab))
+    out_ptr = np.zeros(int(used.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[used], out=out_ptr[1:])
+    return [t for t, u in zip(vocab, used.tolist()) if u], out_ptr, docs, tfs
+
+
+def _blocks(seg: Segment, remap: np.ndarray, new_row: np.ndarray):
+    """A segment's live postings in blocks of BLOCK: (merged term ids, merged rows, term counts)."""
+    ptr = np.asarray(seg.post_ptr)
+    n = int(ptr[-1]) if len(ptr) else 0
+    for start in range(0, n, BLOCK):
+        end = min(n, start + BLOCK)
+        tids = remap[np.searchsorted(ptr, np.arange(start, end), side="right") - 1]
+        rows = new_row[np.asarray(seg.post_doc[start:end])]
+        keep = rows >= 0
+        yield tids[keep], rows[keep], np.asarray(seg.post_tf[start:end])[keep]

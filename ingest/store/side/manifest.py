@@ -23,7 +23,9 @@ from ..files import fsync_dir
 
 DIRNAME = "side-index"
 MANIFEST = "manifest.json"
-FORMAT = 9  # bump when the saved layout or the tokenizer changes: older saves are rebuilt
+FORMAT = 10  # bump when the saved layout or the tokenizer changes: older saves are rebuilt
+# older formats this code still reads as they are (9: records stored whole; records.py reads both)
+READABLE_FORMATS = (9, FORMAT)
 SEGMENT_PREFIX = "seg-"
 TMP_PREFIX = ".tmp-"  # a segment or manifest being written
 JOURNAL_PREFIX = "journal-"
@@ -40,7 +42,7 @@ def read_manifest(base: Path) -> dict | None:
         manifest = json.loads((side_dir(base) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
+    return manifest if isinstance(manifest, dict) and manifest.get("format") in READABLE_FORMATS else None
 
 
 def new_temp_dir(base: Path) -> Path:

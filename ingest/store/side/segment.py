@@ -4,12 +4,14 @@ A segment holds, for its papers (local rows 0..n-1):
   meta.json      counts, the names behind category/source codes, where each array lies in arrays.bin
   ids.json       paper ids
   terms.txt      the segment's own vocabulary (stemmed terms, one a line; local term ids)
-  records.jsonl  each paper's record (title, abstract, ..., passages), read by offset
+  records.jsonl  each paper's record (title, abstract, ..., passages), read by offset; stored
+                 lean (records.py: passages as spans of the abstract, derivable keys left out)
   arrays.bin     the arrays, back to back (64-byte aligned):
     rows       int64 (n, 5): chunks, chunk span (highest chunk number + 1), date ordinal,
                first-added time, BM25 length (terms)
     cat_ptr, cat_code, src_ptr, src_code   categories and sources (CSR of codes)
-    post_ptr, post_doc, post_tf            term-major postings: local rows and raw term counts
+    post_ptr, post_doc, post_tf            term-major postings: local rows and raw term counts (uint8
+               when they fit, else uint16/int32)
     offsets    where each record starts in records.jsonl
     vectors    float16 (n, dim): each paper's normalised mean chunk vector (absent: no vectors)
 
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import fsync_tree
+from . import records
 from .terms import paper_text, tokenize
 
 ROW_FIELDS = ("n_chunks", "span", "date_ord", "added", "doc_len")
@@ -76,8 +79,13 @@ def _postings(tokens: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarra
     return vocab, ptr, (keys % max(1, len(tokens))).astype(np.int32), _tf_array(tfs)
 
 
+def tf_dtype(tf_max: int) -> np.dtype:
+    """The narrowest dtype of term counts up to `tf_max` (a count over 255 in one abstract is rare)."""
+    return np.dtype(np.uint8 if tf_max < 1 << 8 else np.uint16 if tf_max < 1 << 16 else np.int32)
+
+
 def _tf_array(tf: np.ndarray) -> np.ndarray:
-    return tf.astype(np.uint16 if not len(tf) or tf.max() < 1 << 16 else np.int32)
+    return tf.astype(tf_dtype(int(tf.max()) if len(tf) else 0))
 
 
 def write_segment(path: Path, papers: list[PaperRow]) -> None:
@@ -91,7 +99,7 @@ def write_segment(path: Path, papers: list[PaperRow]) -> None:
                  _codes([p.sources for p in papers]),
                  np.vstack(vectors) if papers and all(v is not None for v in vectors) else None,
                  (vocab, ptr, docs, tfs),
-                 (json.dumps(p.record, ensure_ascii=False).encode() + b"\n" for p in papers))
+                 (records.encode(p.record, p.paper_id) for p in papers))
 
 
 def write_arrays(path: Path, ids: list[str], rows: np.ndarray, categories: tuple, sources: tuple,
@@ -209,7 +217,7 @@ class Segment:
                 yield data[offsets[i]:offsets[i + 1]]
 
     def record(self, local: int) -> dict:
-        return json.loads(self.raw_record(local))
+        return records.decode(self.raw_record(local), self.ids[local])
 
     def categories(self, local: int) -> list[str]:
         return [self.category_names[c] for c in self.cat_code[self.cat_ptr[local]:self.cat_ptr[local + 1]]]
