@@ -4,7 +4,11 @@ Every claim sentence of the answer is measured against every source (the evidenc
 `claim_support`, the same measure the offline answerer uses):
 
 * a citation [n] outside the sources is removed;
-* a citation whose abstract supports the sentence is kept;
+* a citation whose abstract supports the sentence is kept, unless the sentence cites one source
+  and another source supports it clearly better (by RECITE_MARGIN, and at least
+  REPAIR_SUPPORT_MIN): small models number a list one off ("[2]" for the neighbour of the paper
+  the sentence is about), and the neighbour, on the same topic, often passes CLAIM_SUPPORT_MIN;
+  the sentence is then re-cited to the source that supports it;
 * a sentence left with no supporting citation (it had no marker, or only wrong ones) is
   re-cited to the source that supports it best, when that support is at least
   REPAIR_SUPPORT_MIN (one source only: a second one nearly as close is usually a neighbour
@@ -31,6 +35,7 @@ from .sentences import split_sentences
 
 CLAIM_SUPPORT_MIN = 0.35  # below this, a cited abstract is not taken to support the sentence
 REPAIR_SUPPORT_MIN = 0.45  # an uncited sentence is given a source only when it supports it this well
+RECITE_MARGIN = 0.15  # how much better another source must support a sentence to replace its one citation
 STRICT_SUPPORT = 0.60  # what a claim needs when the evidence is weak (a near restatement of a source)
 MIN_CLAIM_WORDS = 3  # shorter sentences ("Sure!", "In short:") are connective text, not claims
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -144,6 +149,12 @@ class _Checker:
         cited = [n for n in cited if 1 <= n <= len(self.hits)]
         support = self.supports(claim)
         kept = [n for n in cited if support[n - 1][0] >= self.min_support]
+        better = self.better_source(kept, support)
+        if better:
+            self.warnings.append(f"re-cited “{_short(claim)}” from [{kept[0]}] to [{better}] "
+                                 f"“{_short(self.hits[better - 1].title, 60)}”, which supports it clearly better")
+            self._quote([better], support)
+            return with_markers(claim, [better])
         if kept:
             for n in cited:
                 if n not in kept:
@@ -164,6 +175,16 @@ class _Checker:
             self.warnings.append(f"added the citation {names} to “{_short(claim)}”")
         self._quote(targets, support)
         return with_markers(claim, targets)
+
+    def better_source(self, kept: list[int], support: list[tuple[float, int]]) -> int | None:
+        """[n] of a source that supports a sentence citing one source clearly better than that one
+        does (see RECITE_MARGIN), else None."""
+        if len(kept) != 1:
+            return None
+        best = self.repair_targets(support)
+        if not best or best[0] == kept[0]:
+            return None
+        return best[0] if support[best[0] - 1][0] - support[kept[0] - 1][0] >= RECITE_MARGIN else None
 
     def repair_targets(self, support: list[tuple[float, int]]) -> list[int]:
         """[n] of the source that supports a sentence best, if well enough (the first on a tie)."""

@@ -205,9 +205,16 @@ class GenerativeAnswerer:
                 answer.warnings.insert(0, f"{self.mode} declined to answer; showing the offline answer")
             answer.draft = raw
             return answer
-        # weak evidence (the offline answerer refuses): keep only claims that nearly restate a source
+        # weak evidence (the offline answerer refuses): every claim must nearly restate a source
         checked = check_citations(raw, hits, self.scorer, STRICT_SUPPORT if offline.refused else CLAIM_SUPPORT_MIN)
-        if checked.claims and (not offline.refused or relevant(checked.citations, evidence)):
+        if offline.refused and checked.claims and checked.removed:
+            # a near miss: the model wrote something the papers do not say (the languages of a
+            # paper that says "several languages"); its supported sentences do not answer either
+            answer = offline
+            answer.warnings = checked.warnings + [
+                f"{self.mode}'s answer says what no paper supports closely enough, and the evidence is weak: "
+                "showing the offline refusal"]
+        elif checked.claims and (not offline.refused or relevant(checked.citations, evidence)):
             answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
                             warnings=checked.warnings)
         elif checked.claims:  # supported, but copied from a source that does not answer the question

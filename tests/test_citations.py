@@ -179,3 +179,45 @@ def test_a_marker_used_as_a_word_stays_where_it_was_written(scorer, hits):
 def test_removed_counts_only_unsupported_claims(scorer, hits):
     assert check_citations("Yes, [1]", hits, scorer).removed == 0
     assert check_citations("Penguins compose symphonies on Tuesdays [1].", hits, scorer).removed == 1
+
+
+HYPERNETWORK_PAPERS = [
+    ("Hypernetworks for Embedding New Tokens",
+     ("We train a hypernetwork that predicts embeddings for tokens missing from the vocabulary of a language model. "
+      "It improves perplexity on twelve low-resource languages.")),
+    ("Zero-Shot Tokenizer Transfer",
+     ("We transfer a language model to a new tokenizer without training, predicting the embeddings of the new "
+      "tokens with a hypernetwork trained on many tokenizers.")),
+    ("Retrofitting Language Models with Dynamic Tokenization",
+     ("We retrofit language models with dynamic tokenization, merging frequent subword sequences into new tokens "
+      "whose embeddings a hypernetwork predicts on the fly.")),
+]
+LIST_CLAIMS = [
+    "A hypernetwork predicts embeddings for tokens missing from the vocabulary, improving perplexity on "
+    "low-resource languages",
+    "Zero-shot tokenizer transfer predicts the embeddings of a new tokenizer's tokens with a hypernetwork trained "
+    "on many tokenizers",
+    "Dynamic tokenization merges frequent subword sequences into new tokens whose embeddings are predicted on the fly",
+]
+
+
+def test_list_numbered_one_off_is_re_cited_to_the_source_that_clearly_supports_each_line(scorer):
+    """A small model's "which papers" list cites each line's neighbour, which is on the same topic and
+    passes the plain support check; each line goes to the source that supports it clearly better."""
+    hits = [hit(i, t, a) for i, (t, a) in enumerate(HYPERNETWORK_PAPERS, start=1)]
+    shifted = "\n".join(f"- {claim} [{n % 3 + 1}]." for n, claim in enumerate(LIST_CLAIMS, start=1))
+    checked = check_citations(shifted, hits, scorer)
+    assert checked.text == "\n".join(f"- {claim} [{n}]." for n, claim in enumerate(LIST_CLAIMS, start=1))
+    assert checked.claims == 3 and checked.removed == 0
+    assert sum(w.startswith("re-cited") and "clearly better" in w for w in checked.warnings) == 3
+    assert [c.number for c in checked.citations] == [1, 2, 3]
+    assert quote_of(checked, 2) == HYPERNETWORK_PAPERS[1][1]
+
+
+def test_right_list_numbering_and_shared_claims_are_kept(scorer):
+    hits = [hit(i, t, a) for i, (t, a) in enumerate(HYPERNETWORK_PAPERS, start=1)]
+    right = "\n".join(f"- {claim} [{n}]." for n, claim in enumerate(LIST_CLAIMS, start=1))
+    checked = check_citations(right, hits, scorer)
+    assert checked.text == right and not checked.warnings
+    both = "Hypernetworks predict the embeddings of new tokens [1][2]."  # two citations: not re-cited
+    assert check_citations(both, hits, scorer).text == both

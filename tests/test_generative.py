@@ -253,3 +253,23 @@ def test_an_answer_overruling_a_refusal_must_quote_what_was_asked(parts):
     unscored = cite("Mamba", "A sentence the scorer never saw.")
     assert relevant([on_topic], evidence) and relevant([off_topic, on_topic], evidence)
     assert not relevant([off_topic], evidence) and not relevant([unscored], evidence)
+
+
+def test_near_miss_answer_with_an_unsupported_claim_becomes_the_refusal(parts, run, fake):
+    """The offline answerer refuses (the abstract says "twelve low-resource languages", not which);
+    the model copies the supported sentence and adds languages no paper names: a refusal, with the
+    model's draft kept."""
+    a, _offline = parts
+    question = "Which African languages were evaluated in the hypernetwork embedding paper?"
+    hits = a.search(question, k=5)
+    assert _offline.answer(question, hits).refused  # the premise: a near miss
+    n = number_of(Answer("", "", papers=hits), "Hypernetworks")
+    fake.reply = (f"It improves perplexity on twelve low-resource languages [{n}]. The African languages are "
+                  f"Swahili, Yoruba and Hausa [{n}].")
+    _pieces, answer, _seconds, _statuses = run(question)
+    assert answer.refused and answer.text.startswith(REFUSAL) and answer.mode == "extractive"
+    assert answer.draft == fake.reply
+    assert answer.warnings[-1].endswith("the evidence is weak: showing the offline refusal")
+    fake.reply = f"It improves perplexity on twelve low-resource languages [{n}]."  # all supported: shown
+    _pieces, answer, _seconds, _statuses = run(question)
+    assert not answer.refused and answer.mode == MODEL and "twelve low-resource languages" in answer.text
