@@ -38,11 +38,19 @@ class RecordSink:
         self._records_without_fields = 0
         self._handed_on = 0  # papers already given to `src.on_papers` (streaming)
         self._keys_seen: dict[str, None] = {}
+        self.last_place: tuple[int | None, int | None] = (None, None)  # (line, record) last seen
+        src.sink = self  # so a failure partway through can keep what was read (readers.files)
+
+    @property
+    def kept(self) -> int:
+        """Papers read so far (handed on while streaming, or held)."""
+        return self._handed_on + len(self.papers)
 
     def result(self) -> tuple[list[Paper], list[ReadError]]:
         return self.papers, self.errors
 
     def error(self, message: str, line: int | None = None, record: int | None = None) -> None:
+        self.last_place = (line, record)
         self.errors.append(ReadError(path=self.label, message=message, line=line, record=record))
 
     def undecodable(self, *texts: Any) -> str | None:
@@ -58,6 +66,14 @@ class RecordSink:
     def add_record(self, raw: dict, line: int | None = None, record: int | None = None) -> None:
         """Turn one JSON object / CSV row into a Paper, or record why not."""
         self._records += 1
+        self.last_place = (line, record)
+        try:
+            self._add(raw)
+        except Exception as exc:  # a reader bug on one odd record: skip it, keep reading
+            self.error(f"record skipped: {type(exc).__name__}: {exc}", line=line, record=record)
+
+    def _add(self, raw: dict) -> None:
+        line, record = self.last_place
         fields: dict[str, Any] = {}
         for key, value in raw.items():
             fields.setdefault(norm_key(key), value)

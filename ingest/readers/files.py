@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 from ingest.records import Paper, ReadError
 
-from .registry import FORMATS
+from .registry import FORMATS, NotThisFormat
 from .textfile import Rejected, open_text
 
 OnPapers = Callable[[Path, list[Paper]], None]
@@ -40,11 +40,29 @@ def _read_text(p: Path, on_papers: OnPapers | None = None, papers_per_call: int 
     if on_papers is not None:
         src.on_papers, src.papers_per_call = (lambda papers: on_papers(p, papers)), papers_per_call
     with src.fh:
-        papers, errors = FORMATS.read(src)
+        try:
+            papers, errors = FORMATS.read(src)
+        except (Rejected, NotThisFormat):
+            raise
+        except Exception as exc:  # failed partway (a disk error, a reader bug): keep what was read
+            papers, errors = _partial(src, exc)
     note = src.encoding_note()
     if note:
         errors.insert(0, ReadError(path=str(p), message=note, notice=True))
     return papers, errors
+
+
+def _partial(src, exc: Exception) -> tuple[list[Paper], list[ReadError]]:
+    """The papers and errors read before `exc`, plus one line saying where reading stopped; the
+    exception again when nothing was read (the file is then rejected whole by `_guarded`)."""
+    sink = src.sink
+    if sink is None or not sink.kept:
+        raise exc
+    line, record = sink.last_place
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+    message = (f"reading stopped after this record ({why}); the {sink.kept:,} records before it were kept, "
+               "the rest of the file was not read")
+    return sink.papers, [*sink.errors, ReadError(path=str(src.path), message=message, line=line, record=record)]
 
 
 def _guarded(p: Path, read) -> tuple[list[Paper], list[ReadError]]:

@@ -97,6 +97,7 @@ class TextFile:
     # (None: all papers are returned at the end). See `readers.files.stream_paths`.
     on_papers: Callable[[list], None] | None = None
     papers_per_call: int = 0
+    sink: object = None  # the format's RecordSink, once it has one (what was read if reading fails)
 
     @property
     def ext(self) -> str:
