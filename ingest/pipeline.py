@@ -179,12 +179,16 @@ def _resolve_ids(papers: list[Paper], index: PaperIndex, run: RunState, bar) -> 
     Returns {stored title-only id: the id replacing it}. A title-only record left beside its
     arXiv record by an interrupted run is found here again and replaced on the next run.
     """
-    keys = sorted({p.title_key for p in papers})
-    bar.phase("comparing titles with the index", total=len(keys))
+    # a title-only record needs every stored id of its title (Chroma knows them); a record with an
+    # id only the stored title-only paper `title:<key>` (the side index knows it)
+    title_keys = sorted({p.title_key for p in papers if is_title_id(p.paper_id)})
+    id_keys = sorted({p.title_key for p in papers} - set(title_keys))
+    bar.phase("comparing titles with the index", total=len(title_keys) + len(id_keys))
     by_key: dict[str, list[str]] = {}
-    for start in range(0, len(keys), LOOKUP_BATCH):
-        by_key.update(index.paper_ids_by_title_key(keys[start : start + LOOKUP_BATCH]))
-        bar.advance(len(keys[start : start + LOOKUP_BATCH]))
+    for keys, lookup in ((title_keys, index.paper_ids_by_title_key), (id_keys, index.title_only_ids)):
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            by_key.update(lookup(keys[start : start + LOOKUP_BATCH]))
+            bar.advance(len(keys[start : start + LOOKUP_BATCH]))
     replaced: dict[str, str] = {}
     for p in papers:
         stored_ids = by_key.get(p.title_key, [])
@@ -353,17 +357,29 @@ def ingest(
     on_error = on_error or (lambda err: print(err, file=sys.stderr))
     report = IngestReport()
     run = RunState()
-    with make_progress(progress, index.settings.progress_interval) as bar:
+    parts_committed = 0
+    from .store.lock import ingest_lock  # one writer per index (waits, then fails in one line)
+
+    with ingest_lock(index.settings, on_wait=lambda line: print(line, file=sys.stderr, flush=True)), \
+            make_progress(progress, index.settings.progress_interval) as bar:
+        index.refresh()  # another writer may have committed while this one waited
         for n, papers in enumerate(read_batches(paths, on_error, report, read_batch, bar), start=1):
             if n > 1:
                 bar.context(f"input batch {n}, {report.records_read:,} records read so far")
             ingest_papers(papers, index, report, bar, write_batch, run)
             del papers  # the next batch is read without this one in memory
+            if index.needs_commit():  # each part commits: no commit builds a segment of the whole input
+                kill_point("before-commit")
+                bar.phase("committing")
+                index.commit(reopen=False)
+                parts_committed += 1
         run.tally(report)
         kill_point("before-commit")
         if index.needs_commit():
             bar.phase("committing")
             index.commit()
+        elif parts_committed and index.chroma.embedded:
+            index.chroma.reopen()  # as the last commit would have (see PaperIndex.commit)
     table = index.side.table
     report.papers_total = len(table)
     report.chunks_total = sum(table.n_chunks)

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
                                "(a terminal's live line is redrawn twice a second)."
     )
 
+    ingest_lock_timeout: float = Field(
+        600.0, ge=0,
+        description="Seconds a second ingest, removal or upload waits for the one writing the index before it "
+                    "fails with one line (0: fail at once). Readers never wait.",
+    )
+
     # --- chunking
     chunk_size: int = Field(192, ge=32, description="Chunk size in tiktoken (cl100k) tokens.")
     chunk_overlap: int = Field(32, ge=0, description="Token overlap between chunks of one abstract.")

@@ -353,3 +353,31 @@ def test_reader_of_an_interrupted_index_answers_from_the_last_commit(tiny_papers
     ingest([both], index=PaperIndex(settings), progress=False)  # the re-run commits
     assert reader.search(question, k=1)[0].title == "Contrastive Decoding Reduces Hallucination"
     assert reader.stats()["papers_total"] == 3
+
+
+@pytest.mark.parametrize("point", ["stamped:1", "written:2", "before-commit:2"])
+def test_ingest_killed_between_part_commits_is_repaired_by_the_next_run(point, tiny_papers, tmp_path, monkeypatch):
+    """A big input commits once per read part: interrupted after one part's commit (or inside a
+    later part), the re-run ends with the clean run's chunks and side index."""
+    base = write_jsonl(tmp_path / "base.jsonl", tiny_papers[:1])
+    update = write_jsonl(tmp_path / "update.jsonl", tiny_papers)
+    clean = PaperIndex(make_settings(tmp_path / "clean"))
+    for f in (base, update):
+        ingest([f], index=clean, progress=False, write_batch=1, read_batch=1)
+    want = snapshot(clean)
+
+    settings = make_settings(tmp_path / "index")
+    ingest([base], index=PaperIndex(settings), progress=False, write_batch=1, read_batch=1)
+    reached = []
+    hook = _raise_at(point)
+    for module in KILL_MODULES:
+        monkeypatch.setattr(f"{module}.kill_point", lambda at: reached.append(at) or hook(at))
+    with pytest.raises(Interrupted):
+        ingest([update], index=PaperIndex(settings), progress=False, write_batch=1, read_batch=1)
+    monkeypatch.undo()
+    assert "stamped" in reached  # at least one part was committed before the kill
+
+    index = PaperIndex(settings)
+    ingest([update], index=index, progress=False, write_batch=1, read_batch=1)
+    assert_consistent(index)
+    assert snapshot(index) == want == snapshot(PaperIndex(settings))

@@ -198,3 +198,41 @@ def test_a_big_file_is_read_in_parts_and_the_reader_stops_with_its_consumer(tmp_
     next(reader)
     reader.close()  # the consumer stops early: the reading thread ends too
     assert not [t for t in threading.enumerate() if t.name == "ingest-reader"]
+
+
+def _key(record: dict) -> str:
+    from ingest.records import title_key
+
+    return title_key(record["title"])
+
+
+def test_lookups_of_committed_papers_read_the_side_index_not_chroma_where(tmp_path, tiny_papers, monkeypatch):
+    """Re-ingesting papers with ids (one of them replacing a stored title-only record) answers
+    'what is stored?' from the side index: no Chroma `where` query, and the same outcome."""
+    untitled = {k: v for k, v in tiny_papers[0].items() if k != "id"}
+    index = _index(tmp_path)
+    ingest([write_jsonl(tmp_path / "a.jsonl", [untitled, *tiny_papers[1:]])], index=index, progress=False)
+    wheres = []
+    real_get = index.chroma.get
+    monkeypatch.setattr(index.chroma, "get", lambda where, include: wheres.append(where) or real_get(where, include))
+    with_ids = tiny_papers[:2]  # the third has no id: its title is looked up in Chroma
+    report = ingest([write_jsonl(tmp_path / "b.jsonl", with_ids)], index=index, progress=False)
+    assert not wheres
+    assert (report.updated, report.unchanged, report.sources_updated) == (1, 0, 1)
+    assert report.papers_total == len(tiny_papers)
+    assert "arxiv:2401.00001" in index.side.row
+    assert [pid for pid in index.side.table.ids if pid.startswith("title:")] == ["title:" + _key(tiny_papers[2])]
+    again = ingest([write_jsonl(tmp_path / "b.jsonl", with_ids)], index=index, progress=False)
+    assert again.unchanged == 2 and again.chunks_embedded == 0 and not wheres
+
+
+def test_a_big_input_commits_once_per_part(tmp_path, tiny_papers, monkeypatch):
+    """Each read part is committed on its own (a commit never builds a segment of the whole input)."""
+    index = _index(tmp_path)
+    commits = []
+    real_commit = index.commit
+    monkeypatch.setattr(index, "commit", lambda **kw: commits.append(kw) or real_commit(**kw))
+    report = ingest([write_jsonl(tmp_path / "a.jsonl", tiny_papers)], index=index, progress=False, read_batch=1)
+    assert report.added == len(tiny_papers) == report.papers_total
+    assert len(commits) == len(tiny_papers)
+    assert len(index.side.table) == len(tiny_papers)

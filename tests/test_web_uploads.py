@@ -120,3 +120,59 @@ def test_only_files_the_upload_route_received_are_accepted(tmp_path, monkeypatch
     assert not received_by(object())(str(received))  # no record of uploads: refuse everything
     assert refusal("/etc/passwd") == "passwd: refused: only files uploaded through this page can be added"
     assert upload_paths(["/a", None, type("F", (), {"path": "/b"})()]) == ["/a", "/b"]
+
+
+def test_records_past_the_cap_are_counted_while_reading_never_kept(index, tmp_path):
+    """A file of many small records over the cap: refused with its exact count, and the papers past
+    the cap were never held (peak memory stays far below reading the whole file)."""
+    import gc
+    import tracemalloc
+
+    from ingest.readers import read_file
+
+    f = write_jsonl(tmp_path / "swarm.jsonl", papers(12_000, "midges"))
+    capped = job(index, [f], max_records=10)
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    whole, _ = read_file(f)
+    peak_all = tracemalloc.get_traced_memory()[1] - base
+    del whole
+    gc.collect()
+    base, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    assert capped._read(str(f), "swarm.jsonl") == []
+    peak_capped = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    assert capped.progress.errors == ["swarm.jsonl: 12,000 records is over the limit of 10 records per upload; "
+                                      "nothing from it was added (split it, or use `askpapers ingest`)"]
+    assert peak_capped < peak_all / 2, (peak_capped, peak_all)  # the reader's buffers, no papers
+
+
+def test_an_upload_waits_for_another_process_writing_the_index(index, tmp_path):
+    """An `askpapers ingest` (here: the lock held elsewhere) makes an upload wait and say so; a Cancel
+    during the wait ends it with nothing written."""
+    from ingest.store.lock import ingest_lock
+
+    f = write_jsonl(tmp_path / "w.jsonl", papers(2))
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with ingest_lock(index.settings):
+            held.set()
+            release.wait(30)
+
+    t = threading.Thread(target=other_writer)
+    t.start()
+    assert held.wait(10)
+    waiting = job(index, [f]).start()
+    deadline = 50
+    while "Waiting for another ingest into" not in waiting.status_html() and deadline:
+        waiting.wait(0.1)
+        deadline -= 1
+    assert f"Waiting for another ingest into {index.settings.index_dir}" in waiting.status_html()
+    waiting.cancel()
+    assert waiting.wait(10) and waiting.report.added == 0
+    release.set()
+    t.join(10)
+    again = job(index, [f]).run()
+    assert again.report.added == 2

@@ -89,6 +89,7 @@ class _Progress:
     papers_done: int = 0
     papers_total: int = 0
     records_used: int = 0
+    waiting: str = ""  # another process is writing the index: its one line
     errors: list[str] = field(default_factory=list)
 
 
@@ -130,24 +131,46 @@ class UploadJob:
 
     # ---------------------------------------------------------------- work
     def _run(self) -> None:
+        from ingest.store import IndexError_
+        from ingest.store.lock import IngestLockCancelled, ingest_lock
+
         p = self.progress
         try:
-            with self._lock:  # one writer at a time; questions go on meanwhile
-                try:
-                    for i, (path, name) in enumerate(self.files, start=1):
-                        if self.cancelled.is_set():
-                            break
-                        p.file_no, p.name, p.papers_done, p.papers_total = i, name, 0, 0
-                        self._ingest_file(path, name)
-                except Exception as exc:  # keep the page alive; the log has the traceback
-                    log.exception("upload of %s failed", p.name)
-                    p.errors.append(f"{p.name}: could not be added ({type(exc).__name__}: {exc})")
-                finally:
-                    p.phase = "committing"
-                    self._commit()
+            with self._lock:  # one writer at a time in this page; questions go on meanwhile
+                # and one writer per index across processes (an `askpapers ingest` meanwhile)
+                with ingest_lock(self.index.settings, on_wait=self._waiting, cancelled=self.cancelled.is_set):
+                    self.index.refresh()  # another process may have committed while this waited
+                    self._ingest_files()
+        except IngestLockCancelled:
+            pass
+        except IndexError_ as exc:  # waited too long for another ingest: one line
+            p.errors.append(f"{p.name or 'upload'}: nothing added: {exc}")
+        except Exception as exc:  # keep the page alive; the log has the traceback
+            log.exception("upload failed")
+            p.errors.append(f"{p.name or 'upload'}: could not be added ({type(exc).__name__}: {exc})")
         finally:
             p.phase = "done"
             self.done.set()
+
+    def _waiting(self, line: str) -> None:
+        """Another process (an `askpapers ingest`) is writing the index: say so in the status."""
+        self.progress.waiting = line.removeprefix("askpapers: ")
+
+    def _ingest_files(self) -> None:
+        p = self.progress
+        p.waiting = ""
+        try:
+            for i, (path, name) in enumerate(self.files, start=1):
+                if self.cancelled.is_set():
+                    break
+                p.file_no, p.name, p.papers_done, p.papers_total = i, name, 0, 0
+                self._ingest_file(path, name)
+        except Exception as exc:  # keep the page alive; the log has the traceback
+            log.exception("upload of %s failed", p.name)
+            p.errors.append(f"{p.name}: could not be added ({type(exc).__name__}: {exc})")
+        finally:
+            p.phase = "committing"
+            self._commit()
 
     def _ingest_file(self, path: str, name: str) -> None:
         from ingest.dedupe import dedupe
@@ -166,7 +189,10 @@ class UploadJob:
             p.papers_done = min(start + self.batch, len(papers))
 
     def _read(self, path: str, name: str) -> list:
-        """The file's papers, or [] after one line when it is too big or has too many records."""
+        """The file's papers, or [] after one line when it is too big or has too many records.
+
+        The size is checked before reading; the records are counted as they stream in, and papers
+        past the cap are counted, never kept, so a file of many tiny records cannot fill memory."""
         from ingest.readers import read_paths
 
         p = self.progress
@@ -181,12 +207,18 @@ class UploadJob:
             p.errors.append(f"{name}: {size / 1024 / 1024:.1f} MB is over the {self.limits.max_mb} MB upload "
                             "limit; use `askpapers ingest` for big files")
             return []
-        papers, errors = [], []
-        for _path, file_papers, file_errors in read_paths([path]):
-            papers.extend(file_papers)
-            errors.extend(file_errors)
-        records = len(papers) + sum(1 for e in errors if not e.whole_file)
         room = self.limits.max_records - p.records_used
+        papers, errors, streamed = [], [], [0]
+
+        def keep(_path, part) -> None:  # papers as they are read: past the cap only counted, not kept
+            streamed[0] += len(part)
+            if streamed[0] <= room:
+                papers.extend(part)
+
+        for _path, file_papers, file_errors in read_paths([path], keep, papers_per_call=1000):
+            keep(_path, file_papers)
+            errors.extend(file_errors)
+        records = streamed[0] + sum(1 for e in errors if not e.whole_file and not e.notice)
         if records > room:
             already = f" ({p.records_used:,} already in this upload)" if p.records_used else ""
             p.errors.append(f"{name}: {records:,} records is over the limit of {self.limits.max_records:,} "
@@ -221,7 +253,7 @@ class UploadJob:
             elif p.phase == "committing":
                 step = "Making the new papers searchable"
             elif p.phase == "waiting":
-                step = "Waiting for another upload to finish"
+                step = esc(p.waiting[:1].upper() + p.waiting[1:].rstrip("…")) if p.waiting else "Waiting for another upload to finish"
             else:
                 step = f"Reading {where}"
             stopping = " Cancelling after this batch…" if self.cancelled.is_set() else ""

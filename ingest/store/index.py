@@ -37,6 +37,7 @@ from ..records import Paper
 from .chroma import ChromaConnection, IndexError_
 from .codec import SRC_PREFIX, StoredPaper, chunk_metadata, stored_papers
 from .commit import open_journal, record_write, update_side_index
+from .lookup import LookupView, open_view, stored_from_side
 from .side import Journal, SideIndex, remove_journals
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class PaperIndex:
         self._last_stamp: tuple | None = None
         self._writing = False  # this object marked the index pending and has not committed yet
         self._journal: Journal | None = None  # where this object's writes are recorded (None: unknown)
+        self._view: LookupView | None = None  # what an ingest's lookups read instead of Chroma (lookup.py)
         self.chroma = ChromaConnection(settings, {META_FORMAT: FORMAT_VERSION})
         self._check_model()
         self._generation = self.chroma.metadata().get(META_GENERATION)
@@ -179,6 +181,8 @@ class PaperIndex:
     def _record(self, paper_ids: list[str], chunk_ids: list[str]) -> None:
         """Journal a write before it reaches Chroma (see ingest/store/commit.py)."""
         self._journal = record_write(self._journal, paper_ids, chunk_ids)
+        if self._view is not None:
+            self._view.add(paper_ids, chunk_ids)
 
     def needs_commit(self) -> str | None:
         """Why the index must be committed before it can be trusted, or None when it is consistent."""
@@ -192,8 +196,41 @@ class PaperIndex:
             return "the side index disagrees with Chroma"
         return None
 
+    def _lookup_view(self) -> LookupView | None:
+        """The committed side index and the papers written since (see ingest/store/lookup.py), or
+        None when lookups must ask Chroma (no usable journal or committed side index here)."""
+        if self._writing and self._journal is None:
+            return None  # this object's writes were not journaled
+        meta = self.chroma.metadata()
+        view = self._view
+        if view is not None and (view.generation, view.token) == (meta.get(META_GENERATION), meta.get(META_PENDING)):
+            return view
+        current = view.side if view is not None else self._side
+        self._view = open_view(Path(self.settings.side_index_dir), meta, self.chroma.count, current)
+        return self._view
+
     def stored_papers(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
-        """The stored state of these papers (missing ids are absent from the result)."""
+        """The stored state of these papers (missing ids are absent from the result): from the side
+        index for committed papers, from Chroma by chunk id for papers written since."""
+        view = self._lookup_view()
+        if view is None:
+            return self._stored_by_where(paper_ids)
+        out: dict[str, StoredPaper] = {}
+        unsure = [pid for pid in paper_ids if pid in view.unsure]
+        for pid in paper_ids:
+            if pid not in view.unsure:
+                found = stored_from_side(view.side, pid)
+                if found is not None:
+                    out[pid] = found
+        ids = view.candidate_chunks(unsure)
+        rows: list[tuple[str, dict]] = []
+        for start in range(0, len(ids), 1000):
+            res = self.collection.get(ids=ids[start : start + 1000], include=["metadatas"])
+            rows.extend(zip(res["ids"], res["metadatas"]))
+        out.update(stored_papers(rows))
+        return out
+
+    def _stored_by_where(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
         rows: list[tuple[str, dict]] = []
         for start in range(0, len(paper_ids), 500):
             res = self.chroma.get({"paper_id": {"$in": paper_ids[start : start + 500]}}, ["metadatas"])
@@ -201,7 +238,8 @@ class PaperIndex:
         return stored_papers(rows)
 
     def paper_ids_by_title_key(self, keys: list[str]) -> dict[str, list[str]]:
-        """Every stored paper id of each title key (more than one after an interrupted replacement)."""
+        """Every stored paper id of each title key (more than one after an interrupted replacement).
+        Asks Chroma (a `where` lookup): the side index has no title-key index."""
         out: dict[str, list[str]] = {}
         for start in range(0, len(keys), 500):
             res = self.chroma.get({"title_key": {"$in": keys[start : start + 500]}}, ["metadatas"])
@@ -210,6 +248,17 @@ class PaperIndex:
                 if meta["paper_id"] not in ids:
                     ids.append(meta["paper_id"])
         return out
+
+    def title_only_ids(self, keys: list[str]) -> dict[str, list[str]]:
+        """The stored title-only paper id of each title key that has one (`title:<key>`): what a
+        record with an explicit id replaces. From the side index when it can answer."""
+        from ..records import TITLE_ID_PREFIX, is_title_id
+
+        if self._lookup_view() is None:
+            return {k: [i for i in ids if is_title_id(i)] for k, ids in self.paper_ids_by_title_key(keys).items()
+                    if any(is_title_id(i) for i in ids)}
+        found = self.stored_papers([TITLE_ID_PREFIX + k for k in keys])
+        return {pid[len(TITLE_ID_PREFIX):]: [pid] for pid in found}
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         if chunk_ids:
@@ -269,13 +318,15 @@ class PaperIndex:
                 pass  # a read-only cache only costs a rebuild next time
         return side
 
-    def commit(self) -> str:
+    def commit(self, reopen: bool = True) -> str:
         """Make this ingest visible: update the side index (incrementally from the journal, else by a
         rebuild from Chroma) and save it atomically, then stamp a new generation and clear the
         pending mark in one metadata write, then drop the journal.
 
         A kill before the stamp leaves the mark and the journal (the next ingest commits again);
-        a kill after it leaves a side index saved for the stamped generation.
+        a kill after it leaves a side index saved for the stamped generation. `reopen=False`: an
+        ingest's commit of one input part, more writes to follow (an embedded client is reopened
+        only at the last, as reopening drops the loaded HNSW index).
         """
         with self._lock:
             generation = uuid.uuid4().hex
@@ -283,6 +334,7 @@ class PaperIndex:
             kill_point("side-saved")
             self.chroma.set_metadata(**{META_GENERATION: generation, META_PENDING: None})
             self._writing = False
+            self._view = None
             kill_point("stamped")
             if self._journal is not None:
                 self._journal.close()
@@ -292,7 +344,7 @@ class PaperIndex:
             except OSError:
                 pass
             kill_point("journal-removed")
-            if self.chroma.embedded:
+            if self.chroma.embedded and reopen:
                 # an embedded client does not always see its own fresh vectors in queries
                 # (seen about 1 run in 4 right after an upload); a reopened one does
                 self.chroma.reopen()

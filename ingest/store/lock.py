@@ -1,0 +1,143 @@
+"""One writer per index: an inter-process lock held by every ingest, removal and upload.
+
+The side index's journal and manifest and the pending-commit mark assume a single writer, so a
+second writer waits (saying so in one line) for at most `settings.ingest_lock_timeout` seconds,
+then fails with one line (`IngestLockTimeout`). Readers never take the lock.
+
+The lock is `fcntl.flock` on `ingest.lock` in the index directory (embedded Chroma), or in the
+local side-index directory when the index is on a `chroma run` server (so it covers the writers
+of one machine). The kernel drops it when its process dies: a killed ingest never leaves it
+held. It is held per open file, so two threads of one process exclude each other too; the same
+thread may take it again (re-entrant). Without `fcntl` (Windows) it is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .chroma import IndexError_
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
+LOCK_NAME = "ingest.lock"
+POLL_SECONDS = 0.2
+
+_held: dict[str, tuple[int, int]] = {}  # lock path -> (owning thread id, depth)
+_held_guard = threading.Lock()
+
+
+class IngestLockTimeout(IndexError_):
+    """Another writer held the index longer than the wait allowed (one line)."""
+
+
+class IngestLockCancelled(IndexError_):
+    """The wait for the lock was cancelled by the caller."""
+
+
+def lock_path(settings) -> Path:
+    """Where the lock lives: the index directory, or the local side-index directory in server mode."""
+    base = Path(settings.side_index_dir) if settings.chroma_url else Path(settings.index_dir)
+    return base / LOCK_NAME
+
+
+def _where(settings) -> str:
+    return f"{settings.chroma_url} ({settings.collection})" if settings.chroma_url else str(settings.index_dir)
+
+
+def holder(path: Path) -> int | None:
+    """The pid written by the process holding the lock (None when unknown)."""
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@contextmanager
+def ingest_lock(settings, timeout: float | None = None, on_wait: Callable[[str], None] | None = None,
+                cancelled: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Hold the index's writer lock for the `with` block.
+
+    When another writer holds it: `on_wait(line)` once, then wait up to `timeout` seconds
+    (default `settings.ingest_lock_timeout`) and raise `IngestLockTimeout`; `cancelled()`
+    returning True ends the wait with `IngestLockCancelled`.
+    """
+    if fcntl is None:
+        yield
+        return
+    path = lock_path(settings)
+    key = os.path.abspath(path)
+    me = threading.get_ident()
+    with _held_guard:
+        owner = _held.get(key)
+        if owner is not None and owner[0] == me:
+            _held[key] = (me, owner[1] + 1)
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[key] = (me, _held[key][1] - 1)
+        return
+    timeout = float(getattr(settings, "ingest_lock_timeout", 600.0) if timeout is None else timeout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        _acquire(fd, path, settings, timeout, on_wait, cancelled)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        with _held_guard:
+            _held[key] = (me, 1)
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held.pop(key, None)
+            try:
+                os.ftruncate(fd, 0)  # a waiter must not read this pid after we let go
+            except OSError:
+                pass
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _acquire(fd: int, path: Path, settings, timeout: float, on_wait, cancelled) -> None:
+    if _try(fd):
+        return
+    pid = holder(path)
+    who = f" (pid {pid})" if pid else ""
+    if on_wait is not None:
+        on_wait(f"askpapers: waiting for another ingest into {_where(settings)}{who} to finish…")
+    deadline = time.monotonic() + timeout
+    while True:
+        if cancelled is not None and cancelled():
+            raise IngestLockCancelled(f"cancelled while waiting for another ingest into {_where(settings)}{who}")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise IngestLockTimeout(
+                f"another ingest into {_where(settings)}{who} is still running after {timeout:g} s; "
+                "run this again when it has finished (ASKPAPERS_INGEST_LOCK_TIMEOUT sets the wait)")
+        time.sleep(min(POLL_SECONDS, left))
+        if _try(fd):
+            return
+        pid = holder(path) or pid
+        who = f" (pid {pid})" if pid else ""
+
+
+def _try(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
