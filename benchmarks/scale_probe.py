@@ -3,7 +3,7 @@
     python benchmarks/scale_probe.py ingest OUT.json PATHS...       `askpapers ingest PATHS`
     python benchmarks/scale_probe.py search OUT.json QUESTIONS REPEAT   a reader: Assistant.search
     python benchmarks/scale_probe.py fts OUT.json QUESTIONS N        Chroma full-text vs the side index
-    python benchmarks/scale_probe.py direct OUT.json WORK VECTORS PATHS...   papers straight into the index
+    python benchmarks/scale_probe.py direct OUT.json WORK VECTORS EVERY PATHS...   papers straight in, a commit every EVERY
 
 The index is chosen by the ASKPAPERS_* environment (index dir or chroma_url, embeddings
 endpoint), as a user's would be. Each writes one JSON object to OUT.json; peak RSS is the
@@ -30,6 +30,11 @@ WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]{3,}")
 def peak_rss_mib() -> float:
     status = Path("/proc/self/status").read_text()
     return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
+def rss_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
 
 
 def questions(path: str) -> list[str]:
@@ -169,10 +174,13 @@ def run_fts(qfile: str, n_questions: int) -> dict:
             "search_api": search_api_probe(coll), "peak_rss_mib": peak_rss_mib()}
 
 
-def run_direct(work: str, mode: str, paths: list[str], batch: int = 5000) -> dict:
+def run_direct(work: str, mode: str, commit_every: int, paths: list[str], batch: int = 5000) -> dict:
     """Write the papers of `paths` straight through `PaperIndex.write_chunks` (chunked as ingest
-    does, vectors computed here as the endpoint computes them), then commit once: a fast way to
-    a big library, without ingest's dedupe, stored-state checks and per-128 batching."""
+    does, vectors computed here as the endpoint computes them), with a commit after every
+    `commit_every` papers and at the end: a fast way to a big library, without ingest's dedupe,
+    stored-state checks and per-128 batching. Each commit adds one side-index segment of its part
+    (the side index's compaction keeps at most 16), so memory stays bounded by a part, not the
+    library; one JSONL file (10,000 papers) is held at a time."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from scale_embed import Vectors
 
@@ -184,19 +192,35 @@ def run_direct(work: str, mode: str, paths: list[str], batch: int = 5000) -> dic
     vectors = Vectors(Path(work), mode)
     index = PaperIndex(get_settings())
     s = index.settings
-    t, papers_written = time.perf_counter(), 0
+    t, papers_written, since_commit, write_s, commits = time.perf_counter(), 0, 0, 0.0, []
+
+    def commit() -> None:
+        c = time.perf_counter()
+        index.commit()
+        commits.append({"papers": papers_written, "commit_s": time.perf_counter() - c,
+                        "rss_mib": rss_mib(), "elapsed_s": time.perf_counter() - t})
+        print(f"commit at {papers_written} papers: {commits[-1]['commit_s']:.1f} s, "
+              f"RSS {commits[-1]['rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
+
     for _path, papers, _errors in read_paths(paths):
+        w = time.perf_counter()
         items = [(p, c, p.content_hash(), vectors.text(c.text).tolist())
                  for p in papers for c in chunk_paper(p, s.chunk_size, s.chunk_overlap)]
         for start in range(0, len(items), batch):
             index.write_chunks(items[start : start + batch])
+        del items
+        write_s += time.perf_counter() - w
         papers_written += len(papers)
-        print(f"{papers_written} papers written, {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
-    write_s = time.perf_counter() - t
-    t = time.perf_counter()
-    index.commit()
-    return {"papers": papers_written, "write_s": write_s, "commit_s": time.perf_counter() - t,
-            "peak_rss_mib": peak_rss_mib()}
+        since_commit += len(papers)
+        print(f"{papers_written} papers written, {time.perf_counter() - t:.0f} s, RSS {rss_mib():.0f} MiB",
+              file=sys.stderr, flush=True)
+        if commit_every and since_commit >= commit_every:
+            commit()
+            since_commit = 0
+    if since_commit or not commits:
+        commit()
+    return {"papers": papers_written, "write_s": write_s, "commit_s": sum(c["commit_s"] for c in commits),
+            "commits": commits, "commit_every": commit_every, "peak_rss_mib": peak_rss_mib()}
 
 
 def main(argv: list[str]) -> int:
@@ -208,7 +232,7 @@ def main(argv: list[str]) -> int:
     elif kind == "fts":
         result = run_fts(argv[2], int(argv[3]))
     elif kind == "direct":
-        result = run_direct(argv[2], argv[3], argv[4:])
+        result = run_direct(argv[2], argv[3], int(argv[4]), argv[5:])
     else:
         print(f"unknown probe {kind!r}: use ingest, search, fts or direct", file=sys.stderr)
         return 2

@@ -78,3 +78,31 @@ def test_disk_components_add_up_to_the_total(tmp_path):
     assert parts["HNSW segment files"] + parts["sqlite: embeddings_queue (write log)"] > 0
     keys = result["metadata_keys"]
     assert keys["_node_content"] > keys["cat:*"] > 0
+
+
+@pytest.mark.slow
+def test_direct_write_commits_every_part_and_the_library_answers(tmp_path, monkeypatch, endpoint):
+    """scale_probe direct: a commit after each `commit_every` papers (a side-index segment each)
+    and at the end; every paper is searchable afterwards."""
+    import scale_probe
+    from ingest.store import PaperIndex
+    from ingest.store.side import SideIndex
+    from ingest.settings import get_settings
+
+    url, _vectors = endpoint
+    pool = [f"Sentence {i} about sparse retrieval and dense vectors, long enough." for i in range(40)]
+    files = scale_data.library_files(pool, tmp_path / "data", 25)  # one file of 25
+    more = scale_data.write_papers(pool, tmp_path / "data" / "more.jsonl", 25, 40)
+    for key, value in {"INDEX_DIR": str(tmp_path / "lib"), "EMBED_BASE_URL": url,
+                       "EMBED_MODEL": "scale-test", "EMBED_API_KEY": "local"}.items():
+        monkeypatch.setenv(f"ASKPAPERS_{key}", value)
+    out = scale_probe.run_direct(str(tmp_path), "random", 20, [str(p) for p in files] + [str(more)])
+    assert out["papers"] == 40
+    assert [c["papers"] for c in out["commits"]] == [25, 40]  # after the first file (>= 20), then the rest
+    index = PaperIndex(get_settings())
+    side = index.side
+    assert len(side.table) == 40
+    manifest = SideIndex.saved_manifest(Path(index.settings.side_index_dir))
+    assert manifest and len(manifest["segments"]) >= 1
+    hits = [pid for pid, _ in side.search(pool[3], 10)]
+    assert hits, "the directly written papers answer a BM25 search"
