@@ -62,16 +62,7 @@ def test_threads_exclude_each_other_reenter_and_cancel(tmp_path):
     entered = threading.Event()
     release = threading.Event()
 
-    def first() -> None:
-        with ingest_lock(settings):
-            with ingest_lock(settings):  # the same thread re-enters without waiting
-                order.append("first")
-                entered.set()
-                release.wait(10)
-
-    t = threading.Thread(target=first)
-    t.start()
-    assert entered.wait(10)
+    t = _hold_in_thread(settings, entered, release, reenter=lambda: order.append("first"))
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
     with pytest.raises(IngestLockCancelled):
@@ -95,17 +86,8 @@ def test_threads_exclude_each_other_reenter_and_cancel(tmp_path):
 
 def test_zero_wait_fails_at_once(tmp_path):
     settings = make_settings(tmp_path / "idx", ingest_lock_timeout=0)
-    inside = threading.Event()
     done = threading.Event()
-
-    def hold() -> None:
-        with ingest_lock(settings):
-            inside.set()
-            done.wait(10)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    assert inside.wait(10)
+    t = _hold_in_thread(settings, threading.Event(), done)
     started = time.monotonic()
     with pytest.raises(IngestLockTimeout):
         with ingest_lock(settings):
@@ -153,3 +135,21 @@ def test_two_concurrent_ingest_processes_match_a_sequential_run(tmp_path):
     assert len(_library(par)) == 100
     assert par.stats()["chunks_total"] == seq.stats()["chunks_total"]
     assert sorted(par.side.table.ids) == sorted(seq.side.table.ids)
+
+
+def _hold_in_thread(settings, entered: threading.Event, release: threading.Event, reenter=None) -> threading.Thread:
+    """A thread holding the lock (taken twice when `reenter` is given: re-entry must not wait,
+    then `reenter()` runs inside) until `release` is set; returns once it holds the lock."""
+
+    def hold() -> None:
+        with ingest_lock(settings):
+            if reenter is not None:
+                with ingest_lock(settings):
+                    reenter()
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    assert entered.wait(10)
+    return t
