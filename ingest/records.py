@@ -148,6 +148,15 @@ class Paper:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, record: dict) -> Paper:
+        """The paper `to_dict()` gave (other keys, such as a side-index record's passages, are ignored;
+        sources may be dicts or [name, date] pairs)."""
+        paper = cls(**{f: record[f] for f in _PAPER_FIELDS if f in record})
+        paper.sources = [Source(s["name"], s.get("date")) if isinstance(s, dict) else Source(*s)
+                         for s in record.get("sources") or []]
+        return paper
+
 
 @dataclass(frozen=True)
 class ReadError:
@@ -171,3 +180,6 @@ class ReadError:
         if self.record is not None:
             where += f" (record {self.record})"
         return f"askpapers: {where}: {self.message}"
+
+
+_PAPER_FIELDS = ("title", "abstract", "paper_id", "authors", "date", "categories", "arxiv_id", "doi", "url")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..chunking import chunk_id, parse_chunk_id
-from ..records import Paper, Source
+from ..records import Paper
 from .codec import StoredPaper
 from .side import SideIndex, read_journal
 from .side.store import empty
@@ -89,15 +89,6 @@ def open_view(base: Path, meta: dict, count, current: SideIndex | None) -> Looku
     return view
 
 
-def paper_from_record(record: dict) -> Paper:
-    """The Paper of a side-index record (a paper's `to_dict()` plus its passages)."""
-    fields = ("title", "abstract", "paper_id", "authors", "date", "categories", "arxiv_id", "doi", "url")
-    paper = Paper(**{k: record[k] for k in fields if k in record})
-    paper.sources = [Source(s["name"], s.get("date")) if isinstance(s, dict) else Source(*s)
-                     for s in record.get("sources") or []]
-    return paper
-
-
 def stored_from_side(side: SideIndex, paper_id: str) -> StoredPaper | None:
     """A committed paper as `codec.stored_papers` reads it from its chunks: complete when every
     chunk below its span is present (a committed paper's chunks all carry one content hash)."""
@@ -105,7 +96,7 @@ def stored_from_side(side: SideIndex, paper_id: str) -> StoredPaper | None:
     if row is None:
         return None
     record = side.record(paper_id)
-    paper = paper_from_record(record)
+    paper = Paper.from_dict(record)
     span, present = side.span(paper_id), int(side.table.n_chunks[row])
     return StoredPaper(paper, paper.content_hash(), present, span, has_first=present == span,
                        chunk_ids=[chunk_id(paper_id, n) for n in range(span)], added=int(side.table.added[row]))
