@@ -358,11 +358,9 @@ def ingest(
     report = IngestReport()
     run = RunState()
     parts_committed = 0
-    from .store.lock import ingest_lock  # one writer per index (waits, then fails in one line)
+    from .store.lock import exclusive_writer  # one writer per index (waits, then fails in one line)
 
-    with ingest_lock(index.settings, on_wait=lambda line: print(line, file=sys.stderr, flush=True)), \
-            make_progress(progress, index.settings.progress_interval) as bar:
-        index.refresh()  # another writer may have committed while this one waited
+    with exclusive_writer(index), make_progress(progress, index.settings.progress_interval) as bar:
         for n, papers in enumerate(read_batches(paths, on_error, report, read_batch, bar), start=1):
             if n > 1:
                 bar.context(f"input batch {n}, {report.records_read:,} records read so far")

@@ -14,7 +14,6 @@ ingest/faults.py.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict, dataclass, field
 
 from .chunking import Chunk
@@ -23,7 +22,7 @@ from .filters import AskpapersInputError
 from .records import Paper
 from .store import SRC_PREFIX, PaperIndex, StoredPaper
 from .store.codec import added_time
-from .store.lock import ingest_lock
+from .store.lock import exclusive_writer
 
 
 class UnknownPaperError(AskpapersInputError):
@@ -61,8 +60,7 @@ def remove_papers(index: PaperIndex, paper_ids: list[str]) -> RemoveReport:
     ids = list(dict.fromkeys(i.strip() for i in paper_ids if i and i.strip()))
     if not ids:
         raise AskpapersInputError("give at least one paper id (see `askpapers papers`)")
-    with ingest_lock(index.settings, on_wait=_say):  # one writer per index
-        index.refresh()  # another writer may have committed meanwhile
+    with exclusive_writer(index):  # one writer per index
         return _remove_papers(index, ids)
 
 
@@ -79,13 +77,8 @@ def _remove_papers(index: PaperIndex, ids: list[str]) -> RemoveReport:
 def remove_source(index: PaperIndex, name: str) -> RemoveReport:
     """Remove the source file `name` (as stored, e.g. `000_161ee5e26b606702.txt`): papers read only
     from it go, papers also read elsewhere stay without it."""
-    with ingest_lock(index.settings, on_wait=_say):  # one writer per index
-        index.refresh()  # another writer may have committed meanwhile
+    with exclusive_writer(index):  # one writer per index
         return _remove_source(index, name)
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _remove_source(index: PaperIndex, name: str) -> RemoveReport:

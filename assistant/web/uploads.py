@@ -132,14 +132,13 @@ class UploadJob:
     # ---------------------------------------------------------------- work
     def _run(self) -> None:
         from ingest.store import IndexError_
-        from ingest.store.lock import IngestLockCancelled, ingest_lock
+        from ingest.store.lock import IngestLockCancelled, exclusive_writer
 
         p = self.progress
         try:
             with self._lock:  # one writer at a time in this page; questions go on meanwhile
                 # and one writer per index across processes (an `askpapers ingest` meanwhile)
-                with ingest_lock(self.index.settings, on_wait=self._waiting, cancelled=self.cancelled.is_set):
-                    self.index.refresh()  # another process may have committed while this waited
+                with exclusive_writer(self.index, on_wait=self._waiting, cancelled=self.cancelled.is_set):
                     self._ingest_files()
         except IngestLockCancelled:
             pass

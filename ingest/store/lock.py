@@ -14,6 +14,7 @@ thread may take it again (re-entrant). Without `fcntl` (Windows) it is a no-op.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -110,6 +111,21 @@ def ingest_lock(settings, timeout: float | None = None, on_wait: Callable[[str],
                 pass
     finally:
         os.close(fd)  # releases the flock
+
+
+def say(line: str) -> None:
+    """What a writer does with the lock's waiting line by default: one line on stderr."""
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def exclusive_writer(index, on_wait: Callable[[str], None] | None = say,
+                     cancelled: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Write `index` (a PaperIndex) alone: hold its writer lock, then refresh it, as another writer
+    may have committed while this one waited."""
+    with ingest_lock(index.settings, on_wait=on_wait, cancelled=cancelled):
+        index.refresh()
+        yield
 
 
 def _acquire(fd: int, path: Path, settings, timeout: float, on_wait, cancelled) -> None:
