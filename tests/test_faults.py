@@ -381,3 +381,35 @@ def test_ingest_killed_between_part_commits_is_repaired_by_the_next_run(point, t
     ingest([update], index=index, progress=False, write_batch=1, read_batch=1)
     assert_consistent(index)
     assert snapshot(index) == want == snapshot(PaperIndex(settings))
+
+
+def test_half_replaced_paper_left_by_a_kill_is_rewritten_by_a_later_run(tiny_papers, tmp_path, monkeypatch):
+    """A kill after a changed paper's new chunks are written, before its old surplus chunks are
+    deleted, then a run that does not include that paper (it commits the half-replaced state), then
+    the paper again: it is written again, and the index ends as a clean run's."""
+    long = dict(tiny_papers[1], abstract="Solar wind turbulence, measured at many scales. " * 60)  # several chunks
+    short = dict(tiny_papers[1], abstract="Solar wind turbulence, measured once.")  # one chunk: the others must go
+    base = write_jsonl(tmp_path / "base.jsonl", [long, tiny_papers[0]])
+    update = write_jsonl(tmp_path / "update.jsonl", [short])
+    other = write_jsonl(tmp_path / "other.jsonl", [tiny_papers[2]])
+    clean = PaperIndex(make_settings(tmp_path / "clean"))
+    for f in (base, update, other):
+        ingest([f], index=clean, progress=False, write_batch=1)
+    want = snapshot(clean)
+
+    settings = make_settings(tmp_path / "index")
+    ingest([base], index=PaperIndex(settings), progress=False, write_batch=1)
+    for module in KILL_MODULES:
+        monkeypatch.setattr(f"{module}.kill_point", _raise_at("written"))
+    with pytest.raises(Interrupted):
+        ingest([update], index=PaperIndex(settings), progress=False, write_batch=1)
+    monkeypatch.undo()
+    ingest([other], index=PaperIndex(settings), progress=False, write_batch=1)  # commits the half-replaced paper
+
+    index = PaperIndex(settings)
+    stored = index.stored_papers(["arxiv:0704.0002"])["arxiv:0704.0002"]
+    assert not stored.complete  # chunks of two versions: not taken for the new version, stored whole
+    report = ingest([update], index=index, progress=False, write_batch=1)
+    assert report.updated == 1
+    assert_consistent(index)
+    assert snapshot(index) == want

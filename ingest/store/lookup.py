@@ -23,6 +23,7 @@ from ..chunking import chunk_id, parse_chunk_id
 from ..records import Paper
 from .codec import StoredPaper
 from .side import SideIndex, read_journal
+from .side.build import STALE
 from .side.store import empty
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,13 @@ def open_view(base: Path, meta: dict, count, current: SideIndex | None) -> Looku
 
 def stored_from_side(side: SideIndex, paper_id: str) -> StoredPaper | None:
     """A committed paper as `codec.stored_papers` reads it from its chunks: complete when every
-    chunk below its span is present (a committed paper's chunks all carry one content hash)."""
+    chunk below its span is present and all carry the record's content hash (see build.STALE)."""
     row = side.row.get(paper_id)
     if row is None:
         return None
     record = side.record(paper_id)
     paper = Paper.from_dict(record)
     span, present = side.span(paper_id), int(side.table.n_chunks[row])
-    return StoredPaper(paper, paper.content_hash(), present, span, has_first=present == span,
+    expected = -1 if record.get(STALE) else span  # chunks of two versions: incomplete
+    return StoredPaper(paper, paper.content_hash(), present, expected, has_first=present == span,
                        chunk_ids=[chunk_id(paper_id, n) for n in range(span)], added=int(side.table.added[row]))

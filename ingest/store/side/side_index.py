@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .build import STALE
 from .manifest import FORMAT
 from .segment import Segment
 from .table import NameLists, Table
@@ -95,6 +96,7 @@ class SideIndex:
         for i in range(len(table)):
             record = self._at(i, Segment.record)
             record.pop("passages", None)
+            record.pop(STALE, None)
             yield record | {"added": int(table.added[i]), "n_chunks": int(table.n_chunks[i])}
 
     def span(self, paper_id: str) -> int:
