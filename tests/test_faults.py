@@ -413,3 +413,33 @@ def test_half_replaced_paper_left_by_a_kill_is_rewritten_by_a_later_run(tiny_pap
     assert report.updated == 1
     assert_consistent(index)
     assert snapshot(index) == want
+
+
+def test_rechunked_paper_left_half_written_by_a_kill_is_rewritten_by_a_later_run(tiny_papers, tmp_path, monkeypatch):
+    """The chunk size changed and a paper seen in a new file is embedded again with the new chunking;
+    a kill before its old surplus chunks are deleted leaves chunks of one content hash but two
+    chunkings. After a run without that paper commits it, the paper again is written as a clean run."""
+    long = dict(tiny_papers[1], abstract="Solar wind turbulence, measured at many scales. " * 60)
+    base = write_jsonl(tmp_path / "base.jsonl", [long])
+    update = write_jsonl(tmp_path / "update.jsonl", [long])  # the same paper from another file
+    other = write_jsonl(tmp_path / "other.jsonl", [tiny_papers[2]])
+    small, big = {"chunk_size": 192}, {"chunk_size": 512}
+    clean = make_settings(tmp_path / "clean", **small)
+    ingest([base], index=PaperIndex(clean), progress=False, write_batch=1)
+    for f in (update, other):
+        ingest([f], index=PaperIndex(make_settings(tmp_path / "clean", **big)), progress=False, write_batch=1)
+    want = snapshot(PaperIndex(make_settings(tmp_path / "clean", **big)))
+
+    ingest([base], index=PaperIndex(make_settings(tmp_path / "index", **small)), progress=False, write_batch=1)
+    for module in KILL_MODULES:
+        monkeypatch.setattr(f"{module}.kill_point", _raise_at("written"))
+    with pytest.raises(Interrupted):
+        ingest([update], index=PaperIndex(make_settings(tmp_path / "index", **big)), progress=False, write_batch=1)
+    monkeypatch.undo()
+    settings = make_settings(tmp_path / "index", **big)
+    ingest([other], index=PaperIndex(settings), progress=False, write_batch=1)  # commits the half-written paper
+    index = PaperIndex(settings)
+    assert not index.stored_papers(["arxiv:0704.0002"])["arxiv:0704.0002"].complete
+    ingest([update], index=index, progress=False, write_batch=1)
+    assert_consistent(index)
+    assert snapshot(index) == want

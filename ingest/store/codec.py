@@ -193,12 +193,14 @@ def added_time(meta: dict[str, Any]) -> int:
 
 
 def stored_papers(rows: list[tuple[str, dict[str, Any]]]) -> dict[str, StoredPaper]:
-    """Group chunk rows (id, metadata) by paper; chunks of two versions mark the paper incomplete."""
+    """Group chunk rows (id, metadata) by paper; chunks of two versions (another content hash, or
+    another chunk count: a kill while the paper was re-chunked) mark the paper incomplete."""
     found: dict[str, StoredPaper] = {}
     for cid, meta in rows:
         pid = meta["paper_id"]
         sp = found.get(pid)
-        if sp is None or meta.get("content_hash") != sp.content_hash:
+        if sp is None or meta.get("content_hash") != sp.content_hash or (
+                sp.chunks_expected >= 0 and int(meta.get("n_chunks", 0)) != sp.chunks_expected):
             if sp is not None:  # chunks of two versions: treat as incomplete
                 sp.chunks_expected = -1
                 sp.chunk_ids.append(cid)

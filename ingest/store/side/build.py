@@ -10,10 +10,11 @@ import numpy as np
 from ..codec import added_time, paper_from_metadata, passage_of
 from .segment import PaperRow
 
-# A record key, present only on a paper whose chunks carry two content hashes (an ingest killed
-# between writing a changed paper's new chunks and deleting its old ones): the chunk numbers whose
-# hash is not the record's. Such a paper is stored incomplete, so the next ingest of it writes it
-# again (as a lookup in Chroma would find, see codec.stored_papers).
+# A record key, present only on a paper whose chunks are of two versions (an ingest killed between
+# writing a changed or re-chunked paper's new chunks and deleting its old ones): the chunk numbers
+# whose content hash or chunk count is not the record chunk's, or that lie beyond that count. Such a
+# paper is stored incomplete, so the next ingest of it writes it again (as a lookup in Chroma would
+# find, see codec.stored_papers).
 STALE = "stale_chunks"
 
 
@@ -30,11 +31,11 @@ class _Parts:
     summed: int = 0
     vectors: dict[int, np.ndarray] = field(default_factory=dict)  # vectors of chunks not summed yet
     count: int = 0
-    hashes: dict[int, str] = field(default_factory=dict)  # chunk number -> its content hash
+    versions: dict[int, tuple[str, int]] = field(default_factory=dict)  # chunk number -> (content hash, n_chunks)
 
     def add(self, n: int, meta: dict, doc: str | None, vector) -> None:
         self.count += 1
-        self.hashes[n] = meta.get("content_hash") or ""
+        self.versions[n] = (meta.get("content_hash") or "", int(meta.get("n_chunks") or 1))
         if self.first is None or n < self.first[0]:
             self.first = (n, paper_from_metadata(meta), int(meta.get("n_chunks") or 1), int(meta.get("date_ord") or 0),
                           added_time(meta))
@@ -81,8 +82,8 @@ def _paper(parts: _Parts) -> PaperRow:
     for n, passage in parts.passages.items():
         passages[n] = passage_of(passage[0], passage[1], paper.abstract) if isinstance(passage, tuple) else passage
     record = paper.to_dict() | {"passages": passages}
-    own = parts.hashes[_n]  # the hash of the chunk that gave the record
-    stale = sorted(n for n, h in parts.hashes.items() if h != own)
+    own = parts.versions[_n]  # the version of the chunk that gave the record
+    stale = sorted(n for n, v in parts.versions.items() if v != own or n >= own[1])
     if stale:
         record[STALE] = stale
     return PaperRow(paper.paper_id, record, parts.count, span, date_ord, added,
