@@ -68,12 +68,22 @@ def _attach_after_stop(text: str) -> str:
 
 
 @dataclass
+class Kept:
+    """One kept claim sentence (without its markers) and, for each source it cites, that source's
+    sentence supporting it best: what a caller holds the claim to (see `asked.answers_asked`)."""
+
+    claim: str
+    sources: dict[int, str]  # source number → its sentence that supports the claim best
+
+
+@dataclass
 class Checked:
     text: str
     citations: list[Citation]
     warnings: list[str]
     claims: int = 0  # claim sentences kept (each with at least one supporting citation)
     removed: int = 0  # claim sentences removed because no source supports them
+    kept: list[Kept] = field(default_factory=list)  # the kept claims, in order
 
 
 def _numbers(marker_group: str) -> list[int]:
@@ -113,6 +123,7 @@ class _Checker:
     quotes: dict[int, tuple[float, str]] = field(default_factory=dict)  # source number → (support, sentence)
     claims: int = 0
     removed: int = 0
+    kept: list[Kept] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.abstracts = [split_sentences(h.abstract) for h in self.hits]
@@ -153,14 +164,14 @@ class _Checker:
         if better:
             self.warnings.append(f"re-cited “{_short(claim)}” from [{kept[0]}] to [{better}] "
                                  f"“{_short(self.hits[better - 1].title, 60)}”, which supports it clearly better")
-            self._quote([better], support)
+            self._quote(claim, [better], support)
             return with_markers(claim, [better])
         if kept:
             for n in cited:
                 if n not in kept:
                     self.warnings.append(f"removed citation [{n}]: “{_short(self.hits[n - 1].title, 60)}” "
                                          f"does not support “{_short(claim)}”")
-            self._quote(kept, support)
+            self._quote(claim, kept, support)
             return keep_only(sentence, set(kept))
         targets = self.repair_targets(support)
         if not targets:
@@ -173,7 +184,7 @@ class _Checker:
             self.warnings.append(f"re-cited “{_short(claim)}” from {was} to {names}, which supports it")
         else:
             self.warnings.append(f"added the citation {names} to “{_short(claim)}”")
-        self._quote(targets, support)
+        self._quote(claim, targets, support)
         return with_markers(claim, targets)
 
     def better_source(self, kept: list[int], support: list[tuple[float, int]]) -> int | None:
@@ -193,9 +204,11 @@ class _Checker:
         best = max(range(len(support)), key=lambda i: (support[i][0], -i))
         return [best + 1] if support[best][0] >= max(REPAIR_SUPPORT_MIN, self.min_support) else []
 
-    def _quote(self, numbers: list[int], support: list[tuple[float, int]]) -> None:
+    def _quote(self, claim: str, numbers: list[int], support: list[tuple[float, int]]) -> None:
         """Count a kept claim; each of its sources quotes its best supporting sentence so far."""
         self.claims += 1
+        self.kept.append(Kept(claim, {n: self.abstracts[n - 1][support[n - 1][1]] for n in numbers
+                                      if support[n - 1][1] >= 0}))
         for n in numbers:
             score, idx = support[n - 1]
             if idx >= 0 and score > self.quotes.get(n, (-1.0, ""))[0]:
@@ -221,4 +234,4 @@ def check_citations(text: str, hits: list[Hit], scorer: EvidenceScorer,
         elif not line.strip():
             out_lines.append("")
     cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(out_lines).strip())
-    return Checked(cleaned, checker.citations(), checker.warnings, checker.claims, checker.removed)
+    return Checked(cleaned, checker.citations(), checker.warnings, checker.claims, checker.removed, checker.kept)

@@ -18,8 +18,10 @@ from functools import lru_cache
 
 from prompts import load
 
+from .answerability import specific_terms
 from .answers import REFUSAL, Answer
-from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, check_citations
+from .asked import answers_asked, what_is_asked
+from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations
 from .conversation import to_turns
 from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer
 from .extractive import ExtractiveAnswerer, paper_support
@@ -196,7 +198,8 @@ class GenerativeAnswerer:
         """The answer to show for the model's reply `raw`: its checked text, or the offline
         answer (`offline`) when the model declined or wrote no claim to check ("Yes, [1]") but
         the evidence answers, or the offline refusal when no sentence of the reply is supported
-        or (the evidence being weak) none of its quotes is about the question."""
+        or, the evidence being weak, one is not, none of its claims gives what was asked (a
+        restatement of the topic) or none of its quotes is about the question."""
         if is_refusal(raw):
             answer = offline
             if answer.refused:  # both decline: the model's verdict, naming the closest papers
@@ -214,13 +217,22 @@ class GenerativeAnswerer:
             answer.warnings = checked.warnings + [
                 f"{self.mode}'s answer says what no paper supports closely enough, and the evidence is weak: "
                 "showing the offline refusal"]
-        elif checked.claims and (not offline.refused or relevant(checked.citations, evidence)):
+        elif checked.claims and (not offline.refused or (relevant(checked.citations, evidence)
+                                                         and self.gives_asked(question, hits, checked))):
             answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
                             warnings=checked.warnings)
-        elif checked.claims:  # supported, but copied from a source that does not answer the question
+        elif checked.claims and not relevant(checked.citations, evidence):
+            # supported, but copied from a source that does not answer the question
             answer = offline
             answer.warnings = checked.warnings + [
                 f"{self.mode}'s answer quotes the papers but not on what was asked: showing the offline refusal"]
+        elif checked.claims:
+            # a restatement of the topic ("UniBridge was evaluated across multilingual datasets" for
+            # "how many and which languages …?"): close to its source, but not an answer
+            answer = offline
+            answer.warnings = checked.warnings + [
+                f"{self.mode}'s answer does not state what was asked ({what_is_asked(question)}), and the evidence "
+                "is weak: showing the offline refusal"]
         elif not checked.removed:  # nothing was checked, so nothing contradicts the offline answer
             answer = offline
             shown = "refusal" if offline.refused else "answer"
@@ -231,3 +243,10 @@ class GenerativeAnswerer:
                 f"no sentence of {self.mode}'s answer is supported by the papers: showing the offline refusal"]
         answer.draft = raw
         return answer
+
+    def gives_asked(self, question: str, hits: list[Hit], checked: Checked) -> bool:
+        """Whether some kept claim, with a source sentence supporting it, gives what `question`
+        asks for (`asked.answers_asked`: its kind of answer, its specific terms)."""
+        specific = specific_terms(self.scorer, question)
+        return any(answers_asked(k.claim, source, question, specific, hits[n - 1])
+                   for k in checked.kept for n, source in k.sources.items())

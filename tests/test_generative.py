@@ -270,6 +270,51 @@ def test_near_miss_answer_with_an_unsupported_claim_becomes_the_refusal(parts, r
     assert answer.refused and answer.text.startswith(REFUSAL) and answer.mode == "extractive"
     assert answer.draft == fake.reply
     assert answer.warnings[-1].endswith("the evidence is weak: showing the offline refusal")
-    fake.reply = f"It improves perplexity on twelve low-resource languages [{n}]."  # all supported: shown
+    fake.reply = f"It improves perplexity on twelve low-resource languages [{n}]."  # supported, but names none
     _pieces, answer, _seconds, _statuses = run(question)
-    assert not answer.refused and answer.mode == MODEL and "twelve low-resource languages" in answer.text
+    assert answer.refused and answer.text.startswith(REFUSAL) and answer.draft == fake.reply
+    assert answer.warnings[-1] == (f"{MODEL}'s answer does not state what was asked (a name), and the evidence is "
+                                   "weak: showing the offline refusal")
+
+
+@pytest.fixture
+def weak(monkeypatch):
+    """The offline answerer finds every question's evidence weak (it refuses them all)."""
+    import assistant.extractive as extractive
+
+    monkeypatch.setattr(extractive, "ANSWERABLE_THRESHOLD", 99.0)
+
+
+RESTATEMENT = "We present a state-space retrieval encoder for retrieval on long documents [{n}]."
+
+
+def test_weak_evidence_and_a_restatement_of_the_topic_is_refused(parts, run, fake, weak):
+    """The q146 case: the model restates what the paper is about, closely enough to pass the strict
+    support, but states no quantity for "how many parameters …": the refusal, the draft kept."""
+    a, _offline = parts
+    n = number_of(Answer("", "", papers=a.search(QUESTION, k=5)), "Mamba")
+    fake.reply = RESTATEMENT.format(n=n)
+    _pieces, answer, _seconds, _statuses = run()
+    assert answer.refused and answer.text.startswith(REFUSAL) and answer.mode == "extractive"
+    assert answer.draft == fake.reply
+    assert answer.warnings[-1] == (f"{MODEL}'s answer does not state what was asked (a quantity), and the evidence "
+                                   "is weak: showing the offline refusal")
+
+
+def test_weak_evidence_and_a_claim_stating_the_asked_number_is_kept(parts, run, fake, weak):
+    a, _offline = parts
+    n = number_of(Answer("", "", papers=a.search(QUESTION, k=5)), "Mamba")
+    fake.reply = f"{RESTATEMENT.format(n=n)} It can handle documents up to 32K tokens long [{n}]."
+    _pieces, answer, _seconds, _statuses = run()
+    assert not answer.refused and answer.mode == MODEL and answer.text == fake.reply
+    assert [c.quote for c in answer.citations] == ["It can handle documents up to 32K tokens long."]
+
+
+def test_strong_evidence_keeps_a_restatement(parts, run, fake):
+    """Only weak evidence asks a claim for the asked kind: with strong evidence the same reply stands."""
+    a, offline = parts
+    hits = a.search(QUESTION, k=5)
+    assert not offline.answer(QUESTION, hits).refused  # the premise: strong evidence
+    fake.reply = RESTATEMENT.format(n=number_of(Answer("", "", papers=hits), "Mamba"))
+    _pieces, answer, _seconds, _statuses = run()
+    assert not answer.refused and answer.mode == MODEL and answer.text == fake.reply

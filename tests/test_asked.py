@@ -1,0 +1,67 @@
+"""Whether a claim gives what a question asks for (assistant/asked.py): pure text rules, no model."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from test_citations import PAPERS, hit
+
+from assistant.answerability import specific_terms
+from assistant.asked import answers_asked, states_asked, what_is_asked
+from assistant.evidence import EvidenceScorer
+
+MAMBA, NV_EMBED, SOLAR = (hit(i, t, a) for i, (t, a) in enumerate(PAPERS, start=1))
+TOKENS = "It can handle documents up to 32K tokens long."
+
+
+@pytest.fixture(scope="module")
+def scorer() -> EvidenceScorer:
+    return EvidenceScorer(SimpleNamespace(idf=lambda term: 1.0), None)  # terms only: no embedding
+
+
+def asks(scorer, claim: str, source: str, question: str, paper) -> bool:
+    return answers_asked(claim, source, question, specific_terms(scorer, question), paper)
+
+
+def test_a_quantity_is_answered_by_the_number_its_source_states(scorer):
+    q = "How long a document can the state-space retrieval encoder handle?"
+    assert asks(scorer, "The encoder handles documents of up to 32K tokens.", TOKENS, q, MAMBA)
+    assert not asks(scorer, "The encoder handles long documents.", TOKENS, q, MAMBA)  # restates the topic
+    assert not asks(scorer, "The encoder handles documents of up to 64K tokens.", TOKENS, q, MAMBA)  # not the source's
+    assert not asks(scorer, "The encoder handles documents of up to 32K tokens.",
+                    "Transformer retrievers are slow on long documents.", q, MAMBA)  # the source states none
+
+
+def test_a_count_in_words_is_a_quantity(scorer):
+    q = "How many languages does the hypernetwork improve perplexity on?"
+    source = "It improves perplexity on twelve low-resource languages."
+    paper = hit(4, "Hypernetworks for Embedding New Tokens", source)
+    assert asks(scorer, "It improves perplexity on twelve languages.", source, q, paper)
+    assert not asks(scorer, "It improves perplexity on low-resource languages.", source, q, paper)
+
+
+def test_a_name_question_needs_a_new_name_from_the_source(scorer):
+    source = "NV-Embed ranks first on the MTEB benchmark."
+    q = "On which benchmark does the latent-attention embedding model rank first?"
+    assert asks(scorer, "It ranks first on MTEB.", source, q, NV_EMBED)
+    assert not asks(scorer, "NV-Embed ranks first on a leading benchmark.", source, q, NV_EMBED)  # its own name
+    assert not asks(scorer, "It ranks first on BEIR.", source, q, NV_EMBED)  # a name the source does not give
+    own = "Which method pools embeddings with a latent attention layer?"  # the paper's own name is the answer
+    assert asks(scorer, "NV-Embed does, ranking first on the benchmark.", source, own, NV_EMBED)
+
+
+def test_the_source_must_hold_the_questions_specific_terms(scorer):
+    q = "How many spacecraft measured the solar wind turbulence cascade?"
+    assert not asks(scorer, "The encoder has 80M parameters.", "We present a state-space retrieval encoder with 80M "
+                    "parameters.", q, MAMBA)  # a number, but about something else
+    assert asks(scorer, "Data from three spacecraft were used.", PAPERS[2][1], q, SOLAR)
+
+
+def test_states_asked_is_the_answer_kind_rule():
+    assert states_asked("It reaches 90.0% on K400.", "What accuracy does it reach on Kinetics-400?")
+    assert not states_asked("It reaches a new state of the art.", "What accuracy does it reach on Kinetics-400?")
+    assert states_asked("It reaches a new state of the art.", "What accuracy does it reach?", kinds=("name",))
+    assert states_asked("Because attention is quadratic.", "Why are transformer retrievers slow?")
+    assert [what_is_asked(q) for q in ("How many GPUs?", "Which benchmark?", "Why is it slow?")] == [
+        "a quantity", "a name", "what the question names"]
