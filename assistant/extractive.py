@@ -20,6 +20,7 @@ from .questions import (
     asked_kind,
     asks_for_several,
     asks_own_name,
+    done_without,
     facets,
     finding_strength,
     introduces_name,
@@ -27,6 +28,7 @@ from .questions import (
     names,
     own_name,
     short_name,
+    states_absence,
     states_contribution,
     states_new_name,
     states_quantity,
@@ -170,6 +172,8 @@ class ExtractiveAnswerer:
         ranked = sorted(paper_score, key=lambda h: -paper_score[h])
         if asks_for_several(question):
             chosen = self._listed(question, hits, paper_score)
+            if not chosen:  # it asks for papers that do without something, and none of these says so
+                return self.refusal(question, hits, evidence)
             lines, citations = ["These indexed papers address it:"], []
             for h in chosen:
                 e = by_paper[h][0]
@@ -190,7 +194,19 @@ class ExtractiveAnswerer:
 
     def _listed(self, question: str, hits: list[Hit], paper_score: dict[int, float]) -> list[int]:
         """The papers a "which papers …" answer lists, best first: those whose `listing_score` is
-        at least MULTI_RATIO of the best one's (at most MULTI_MAX_PAPERS)."""
+        at least MULTI_RATIO of the best one's (at most MULTI_MAX_PAPERS).
+
+        When the question asks for papers that do without something ("… when no positional
+        encodings are used", "… without a pretrained vision encoder"), only papers whose title
+        or abstract says they do without it are listed (`questions.states_absence`): a paper on
+        the same topic that uses the thing reads just as close. None of them saying so: nothing
+        is listed, and the question is refused like a quantity the papers do not state."""
+        without = done_without(question)
+        if without:
+            paper_score = {h: s for h, s in paper_score.items()
+                           if states_absence(f"{hits[h].title}. {hits[h].abstract}", without)}
+            if not paper_score:
+                return []
         specific = specific_terms(self.scorer, question)
         terms = term_sets([f"{hits[h].title} {hits[h].abstract}" for h in paper_score])
         score = {h: listing_score(paper_score[h], share(specific, t)) for h, t in zip(paper_score, terms)}

@@ -323,3 +323,70 @@ def test_statement_answer_quotes_and_cites_the_quote_rules_best_sentence():
     assert [e.sentence for e in picked] == [0, 2, 3]  # what it did, the best, what it found; not background
     # when the gist already holds the best sentence, nothing is added
     assert ExtractiveAnswerer._gist(candidates[1:]) == [candidates[1], candidates[2]]
+
+
+# ------------------------------------------------------------------ "which papers … without X?"
+NOPE_QUESTION = "Which papers show that transformers can still carry positional information when no positional " \
+                "encodings are used?"
+VISION_FREE_QUESTION = "Which papers build multimodal language models that do without a pretrained vision encoder?"
+NOPE_PAPERS = [
+    {"title": "Causal Transformers Recover Token Order Without Positional Encodings",
+     "abstract": "Transformers with causal attention can solve tasks that need positional information without "
+                 "using positional encodings. We show that neighbouring hidden states grow similar, which lets "
+                 "the model read off where each token stands."},
+    {"title": "Attention Variance Carries Position",
+     "abstract": "A randomly initialised transformer language model, devoid of positional embeddings, still "
+                 "encodes strong positional information through the shrinking variance of its attention. "
+                 "This justifies dropping them in pretraining."},
+    {"title": "Dynamic Positional Encodings for Transformers",
+     "abstract": "Transformers can fail to encode positional information properly because they are not "
+                 "recurrent. We propose dynamic positional encodings that refine the position information "
+                 "of each word and improve translation quality."},
+    {"title": "Better Relative Positional Encodings for Transformers",
+     "abstract": "Transformers rely on explicit positional encodings to keep the order of words. We propose "
+                 "relative positional encodings that carry position information into every attention layer."},
+    {"title": "Multimodal Language Models with a Frozen Vision Encoder",
+     "abstract": "We connect a pretrained vision encoder to a large language model through a small projection, "
+                 "and train the multimodal model on image captions."},
+    {"title": "Aligning Visual Features to a Language Model",
+     "abstract": "Our multimodal language model feeds the features of a pretrained CLIP vision encoder into the "
+                 "language model after an alignment module."},
+] + HYPER_PAPERS[3:]  # unrelated papers, so that idf tells the specific words
+
+
+@pytest.fixture(scope="module")
+def nope_assistant(tmp_path_factory):
+    """A small index: two papers that do without positional encodings, two that propose new ones,
+    two multimodal models built on a vision encoder, ten unrelated papers."""
+    from assistant import Assistant
+    from ingest.pipeline import ingest
+    from ingest.store import PaperIndex
+
+    tmp = tmp_path_factory.mktemp("nope")
+    ingest([write_jsonl(tmp / "p.jsonl", NOPE_PAPERS)], index=PaperIndex(make_settings(tmp / "idx")), progress=False)
+    return Assistant(index_dir=tmp / "idx")
+
+
+def test_listing_of_papers_that_do_without_something_lists_only_those_that_say_so(nope_assistant):
+    """The papers proposing new positional encodings read just as close; they do not do without them."""
+    answer = nope_assistant.ask(NOPE_QUESTION)
+    assert not answer.refused, answer.text
+    assert {c.title for c in answer.citations} == {NOPE_PAPERS[0]["title"], NOPE_PAPERS[1]["title"]}
+    _check_grounded(answer)
+
+
+def test_listing_is_refused_when_no_paper_does_without_what_is_asked(nope_assistant):
+    answer = nope_assistant.ask(VISION_FREE_QUESTION)
+    assert answer.refused, answer.text
+    assert answer.text.startswith(REFUSAL)
+
+
+def test_sample_pages_listing_without_positional_encodings_skips_new_encodings(sample_assistant):
+    """On the sample pages, a paper proposing dynamic position encodings was listed beside the two
+    that do without them."""
+    answer = sample_assistant.ask("Which papers find that transformers still know token positions when no "
+                                  "positional encodings are used?")
+    assert not answer.refused, answer.text
+    cited = {c.title for c in answer.citations}
+    assert cited and all("Without Positional" in t for t in cited), cited
+    _check_grounded(answer)
