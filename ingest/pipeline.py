@@ -265,6 +265,9 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
             run.record(p.paper_id, "unchanged")
     for old_id, new_id in replaced.items():  # a replaced title-only paper of this run: one paper now
         run.absorb(old_id, new_id)
+    planned = {old_id: new_id for old_id, new_id in replaced.items() if old_id in stored}
+    if planned:  # journaled before the new papers are written: a commit finishes what a kill cut short
+        index.plan_replacements(planned)
 
     if sources_only:
         bar.phase("rewriting sources", total=len(sources_only))

@@ -22,6 +22,7 @@ import pytest
 from conftest import ROOT, make_settings, write_jsonl
 
 from ingest.pipeline import ingest
+from ingest.remove import remove_papers
 from ingest.settings import Settings
 from ingest.store import META_PENDING, PaperIndex
 from ingest.store.sparse import DIRNAME, SideIndex
@@ -40,7 +41,8 @@ for paths in spec["before"]:
 if spec["kill"]:
     os.environ["ASKPAPERS_FAULT_KILL"] = spec["kill"]
 print("ARMED", flush=True)
-ingest(spec["paths"], settings=settings, progress=False, write_batch=spec["batch"])
+ingest(spec["paths"], settings=settings, progress=False, write_batch=spec["batch"],
+       **({"read_batch": spec["read_batch"]} if spec.get("read_batch") else {}))
 print("FINISHED", flush=True)
 """
 
@@ -203,34 +205,42 @@ def test_kill_at_random_time_then_rerun_matches_clean_run(mode, seed, inputs, cl
 
 # ---------------------------------------------------------------------------- readers during writes
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["embedded", "server"])
-def test_filtered_searches_while_another_process_ingests(mode, inputs, tmp_path, request):
+@pytest.mark.parametrize("mode,read_batch", [("embedded", None), ("server", None), ("embedded", 1)])
+def test_filtered_searches_while_another_process_ingests(mode, read_batch, inputs, tmp_path, request):
+    """`read_batch=1`: the writer commits after every paper (an ingest's part commits), so the reader
+    meets many commits half done; it must neither fail nor rebuild the side index from a scan."""
     from assistant import Assistant
 
     settings = _settings(mode, tmp_path, request)
     ingest(_paths(inputs, ["base"]), settings=Settings(**settings), progress=False)
     reader = Assistant(settings=Settings(**settings))
+    rebuilds, rebuild = [], reader.index.rebuild_side_index
+    reader.index.rebuild_side_index = lambda *a, **k: rebuilds.append(a) or rebuild(*a, **k)
     queries = [("glacier radar", {"date_from": "2007"}), ("quantum sensing", {"categories": ["quant-ph"]}),
                ("coral reef survey", {"date_to": "2023-12"}), ("radar experiment", {"categories": ["cs.LG"]})]
     assert reader.search(queries[0][0], k=5, filters=queries[0][1])  # a long-lived reader, opened first
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASKPAPERS_")}
     env["PYTHONPATH"] = str(ROOT)
     spec = {"settings": settings, "before": [_paths(inputs, ["titles"])], "paths": _paths(inputs, ["update"]),
-            "kill": None, "batch": 1}
+            "kill": None, "batch": 1, "read_batch": read_batch}
     writer = subprocess.Popen([sys.executable, "-c", DRIVER, json.dumps(spec)], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    errors, searches = [], 0
+    errors, searches, counts = [], 0, []
     deadline = time.time() + 240
     while (writer.poll() is None or searches < 20) and time.time() < deadline:
         query, filters = queries[searches % len(queries)]
         try:
             reader.search(query, k=5, filters=filters)
+            counts.append(reader.stats()["papers_total"])
         except Exception as exc:  # noqa: BLE001 - counting every failure is the point
             errors.append(f"{type(exc).__name__}: {exc}")
         searches += 1
     _out, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err[-2000:]
     assert not errors, f"{len(errors)} of {searches} searches failed: {errors[:3]}"
+    if read_batch:
+        assert not rebuilds  # every commit's side index was read from disk, none rebuilt from a scan
+        assert counts == sorted(counts)  # the library a reader sees never shrinks while papers are added
     hits = reader.search("quantum sensor paper", k=40, filters={"categories": ["quant-ph"]})
     assert len(hits) == 14  # and once the writer is done, the reader sees everything it wrote
 
@@ -443,3 +453,41 @@ def test_rechunked_paper_left_half_written_by_a_kill_is_rewritten_by_a_later_run
     ingest([update], index=index, progress=False, write_batch=1)
     assert_consistent(index)
     assert snapshot(index) == want
+
+
+@pytest.mark.parametrize("then", ["ingest", "remove"])
+def test_replacement_killed_before_the_old_paper_goes_is_finished_by_the_next_commit(then, tiny_papers, tmp_path,
+                                                                                    monkeypatch):
+    """A record with an id replaces a stored title-only paper: written, then the old paper deleted.
+    Killed in between, the next commit of any command (another input, a removal) finishes the
+    replacement: the title-only paper does not stay beside its replacement."""
+    untitled = {k: v for k, v in tiny_papers[0].items() if k != "id"}
+    base = write_jsonl(tmp_path / "base.jsonl", [untitled, tiny_papers[1]])
+    update = write_jsonl(tmp_path / "update.jsonl", [tiny_papers[0]])  # the same paper, with its arXiv id
+    other = write_jsonl(tmp_path / "other.jsonl", [tiny_papers[2]])
+
+    def next_command(index: PaperIndex) -> None:
+        if then == "ingest":
+            ingest([other], index=index, progress=False, write_batch=1)
+        else:
+            remove_papers(index, ["arxiv:0704.0002"])
+
+    clean = PaperIndex(make_settings(tmp_path / "clean"))
+    for f in (base, update):
+        ingest([f], index=clean, progress=False, write_batch=1)
+    next_command(clean)
+    want = snapshot(clean)
+
+    settings = make_settings(tmp_path / "index")
+    ingest([base], index=PaperIndex(settings), progress=False, write_batch=1)
+    for module in KILL_MODULES:
+        monkeypatch.setattr(f"{module}.kill_point", _raise_at("superseded"))
+    with pytest.raises(Interrupted):
+        ingest([update], index=PaperIndex(settings), progress=False, write_batch=1)
+    monkeypatch.undo()
+    index = PaperIndex(settings)
+    next_command(index)
+    assert_consistent(index)
+    assert snapshot(index) == want
+    titles = [index.side.record(pid)["title"] for pid in index.side.table.ids]
+    assert titles.count(tiny_papers[0]["title"]) == 1

@@ -171,7 +171,7 @@ class ChromaConnection:
                 text = str(exc).lower()
                 if "no elements" in text or "empty" in text:
                     return []
-                if not _transient(exc):
+                if not is_transient(exc):
                     raise
                 if attempt == QUERY_ATTEMPTS - 1:
                     log.warning("dense search skipped: %s", exc)
@@ -258,7 +258,7 @@ class LeanCollection:
         return [document_of(meta, doc, abstracts.get(meta["paper_id"], "")) for meta, doc in zip(metadatas, documents)]
 
 
-def _transient(exc: Exception) -> bool:
+def is_transient(exc: Exception) -> bool:
     """A query error that another process's concurrent write can cause (worth a retry)."""
     from chromadb.errors import InternalError
 

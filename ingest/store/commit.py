@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..chunking import chunk_id
+from ..chunking import chunk_id, parse_chunk_id
 from ..faults import kill_point
+from .codec import stored_papers
 from .side import Journal, JournalState, SideIndex, read_journal
 from .side.build import papers_from_chunks
 from .side.store import commit_changes, empty
@@ -38,12 +39,14 @@ def open_journal(opener: Callable[[], Journal | None]) -> Journal | None:
         return None
 
 
-def record_write(journal: Journal | None, paper_ids: list[str], chunk_ids: list[str]) -> Journal | None:
-    """Journal a write before it reaches Chroma; if that fails, drop the journal (the commit rescans)."""
+def record_write(journal: Journal | None, paper_ids: list[str], chunk_ids: list[str],
+                 supersede: dict[str, str] | None = None) -> Journal | None:
+    """Journal a write before it reaches Chroma (or, `supersede`, replacements planned: see
+    `_finish_replacements`); if that fails, drop the journal (the commit rescans)."""
     if journal is None:
         return None
     try:
-        journal.append(paper_ids, chunk_ids)
+        journal.append(paper_ids, chunk_ids, supersede)
         return journal
     except OSError as exc:
         log.warning("ingest journal %s: %s; the commit will rebuild the side index", journal.path, exc)
@@ -84,6 +87,7 @@ def _apply_journal(index: PaperIndex, journal: JournalState, generation: str) ->
                 saved.get("parent") == journal.base and saved.get("token") == journal.token)):
             return None
         current = SideIndex.load(base)
+    _finish_replacements(index, journal, current)
     # every chunk of a touched paper is below its committed span, or was journaled when written
     chunk_ids = set(journal.chunks)
     for pid in journal.papers:
@@ -98,8 +102,38 @@ def _apply_journal(index: PaperIndex, journal: JournalState, generation: str) ->
     return side
 
 
-def _chunks_by_ids(index: PaperIndex, ids: list[str]):
+def _finish_replacements(index: PaperIndex, journal: JournalState, current: SideIndex) -> None:
+    """Delete the title-only papers that a record with an id replaced, where the ingest was killed
+    after writing the new paper and before deleting the old one (whichever command commits next:
+    without this, both stayed until the same record was ingested again). A replacement counts as
+    written when the new paper is complete in Chroma; the old paper is in the journal's papers, so
+    the segment built next drops it."""
+    if not journal.supersede:
+        return
+    journaled: dict[str, set[str]] = {}
+    for cid in journal.chunks:
+        journaled.setdefault(parse_chunk_id(cid)[0], set()).add(cid)
+
+    def stored_ids(pid: str) -> list[str]:
+        candidates = journaled.get(pid, set()) | {chunk_id(pid, n) for n in range(current.span(pid))}
+        return sorted(candidates)
+
+    for old, new in journal.supersede.items():
+        old_ids = [row[0] for row in _chunks_by_ids(index, stored_ids(old), include=[])]
+        if not old_ids:
+            continue
+        new_rows = [(cid, meta) for cid, meta, *_rest in _chunks_by_ids(index, stored_ids(new), include=["metadatas"])]
+        written = stored_papers(new_rows).get(new)
+        if written is not None and written.complete:
+            log.info("index %s: finishing the replacement of %s by %s", index.location, old, new)
+            index.chroma.delete(old_ids)
+
+
+def _chunks_by_ids(index: PaperIndex, ids: list[str], include: list[str] | None = None):
     """Chunk rows (id, metadata, document, embedding) of those ids that exist, fetched by id."""
     for start in range(0, len(ids), FETCH_PAGE):
-        res = index.collection.get(ids=ids[start : start + FETCH_PAGE], include=["metadatas", "documents", "embeddings"])
-        yield from zip(res["ids"], res["metadatas"], res["documents"], res["embeddings"])
+        res = index.collection.get(ids=ids[start : start + FETCH_PAGE],
+                                   include=["metadatas", "documents", "embeddings"] if include is None else include)
+        none = [None] * len(res["ids"])
+        yield from zip(res["ids"], res.get("metadatas") or none, res.get("documents") or none,
+                       res.get("embeddings") if res.get("embeddings") is not None else none)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..chunking import Chunk, parse_chunk_id
 from ..faults import kill_point
 from ..records import Paper
-from .chroma import ChromaConnection, IndexError_
+from .chroma import QUERY_ATTEMPTS, ChromaConnection, IndexError_, is_transient
 from .codec import SRC_PREFIX, StoredPaper, chunk_metadata, stored_papers
 from .commit import open_journal, record_write, update_side_index
 from .lookup import LookupView, open_view, stored_from_side
@@ -74,6 +74,9 @@ class IndexStats:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+STAMP_WAIT = 3.0  # s a reader waits for a commit that saved its side index to stamp it (else it rebuilds)
 
 
 class PaperIndex:
@@ -183,6 +186,13 @@ class PaperIndex:
         self._journal = record_write(self._journal, paper_ids, chunk_ids)
         if self._view is not None:
             self._view.add(paper_ids, chunk_ids)
+
+    def plan_replacements(self, replaced: dict[str, str]) -> None:
+        """Journal replacements (title-only paper id -> the id of the record replacing it) before
+        the new papers are written, so that the next commit finishes one a kill cut short between
+        writing the new paper and deleting the old (see commit._finish_replacements)."""
+        self.begin_write()
+        self._journal = record_write(self._journal, list(replaced), [], replaced)
 
     def needs_commit(self) -> str | None:
         """Why the index must be committed before it can be trusted, or None when it is consistent."""
@@ -369,18 +379,35 @@ class PaperIndex:
         memory only. A rebuild is saved only if no ingest started or committed while it was read.
         """
         base = Path(self.settings.side_index_dir)
-        pending = bool(self.chroma.metadata().get(META_PENDING))
+        deadline = time.monotonic() + STAMP_WAIT
+        while True:
+            # the count first: a write it saw set the pending mark before it (begin_write), so the
+            # metadata read after it shows the mark, or the generation that write's commit stamped
+            count = self.chroma.count()
+            meta = self.chroma.metadata()
+            current, token = meta.get(META_GENERATION), meta.get(META_PENDING)
+            if current != self._generation:  # another process committed since: read that generation
+                if self.chroma.embedded:
+                    self.chroma.reopen()
+                self._generation = current
+                if time.monotonic() < deadline:
+                    continue
+            saved = SideIndex.saved_manifest(base)
+            stamping = bool(token and saved and saved.get("parent") == current and saved.get("token") == token)
+            if not stamping or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)  # a commit saved the next side index and is about to stamp it
+        pending = bool(token)
         if pending:
             log.warning("index %s: an ingest is running or was interrupted; answering from the last finished one "
                         "(if none is running, run `askpapers ingest` again to complete it)", self.location)
-        saved = SideIndex.saved_manifest(base)
         if self._generation and saved and saved.get("generation") == self._generation and (
-                pending or saved.get("chunks") == self.chroma.count()):
+                pending or saved.get("chunks") == count):
             try:
                 return SideIndex.load(base)
             except (OSError, ValueError):
                 pass  # swapped or damaged while read: rebuild below
-        side = self.rebuild_side_index(save=False)
+        side = self._rebuild_while_written()
         meta = self.chroma.metadata()
         if not pending and not meta.get(META_PENDING) and meta.get(META_GENERATION) == self._generation:
             try:
@@ -388,6 +415,20 @@ class PaperIndex:
             except OSError:
                 pass  # a read-only cache only costs a rebuild next time
         return side
+
+    def _rebuild_while_written(self) -> SideIndex:
+        """A side index rebuilt from a scan (not saved), retried when another process's write makes
+        the scan fail (Chroma's `InternalError: Error finding id`); a lasting failure is one line."""
+        for attempt in range(1, QUERY_ATTEMPTS + 1):
+            try:
+                return self.rebuild_side_index(save=False)
+            except Exception as exc:  # noqa: BLE001 - only what a concurrent write causes is retried
+                if not is_transient(exc):
+                    raise
+                if attempt == QUERY_ATTEMPTS:
+                    raise IndexError_(f"index {self.location} is being written by another process and could "
+                                      f"not be read ({exc}); try again") from exc
+                time.sleep(0.2 * attempt)
 
     def papers(self) -> Iterator[dict]:
         """Every committed paper's record (no passages) with `added` and `n_chunks`: the library.

@@ -5,7 +5,9 @@ One file per pending token, `side-index/journal-<token>`, next to the side index
 first line says what the ingest started from (the committed generation, and whether Chroma was
 empty); each later line lists the papers and chunk ids of one write, appended and fsynced BEFORE
 the write reaches Chroma. So every chunk in Chroma is either in the side index of the starting
-generation or named in the journal. A last line cut short by a kill belongs to a write that
+generation or named in the journal. A line may also name replacements planned before a write
+(`supersede`: title-only paper id -> the id of the record that replaces it), which the commit
+finishes when the ingest was killed between writing the new paper and deleting the old one. A last line cut short by a kill belongs to a write that
 never happened and is ignored; any other damage makes the journal unusable, and the commit then
 rebuilds from a full scan (as it does when the journal is missing: another machine, server mode).
 """
@@ -28,6 +30,7 @@ class JournalState:
     empty: bool  # Chroma held nothing when it started
     papers: dict[str, None] = field(default_factory=dict)  # touched paper ids, in order
     chunks: set[str] = field(default_factory=set)  # chunk ids written or deleted
+    supersede: dict[str, str] = field(default_factory=dict)  # old paper id -> the paper replacing it
 
 
 def journal_path(base: Path, token: str) -> Path:
@@ -64,9 +67,10 @@ class Journal:
             os.truncate(path, data.rfind(b"\n") + 1)
         return cls(path)
 
-    def append(self, papers: list[str], chunks: list[str]) -> None:
-        """Record a write before it is made (one line, fsynced)."""
-        line = json.dumps({"papers": list(dict.fromkeys(papers)), "chunks": chunks}, ensure_ascii=False) + "\n"
+    def append(self, papers: list[str], chunks: list[str], supersede: dict[str, str] | None = None) -> None:
+        """Record a write before it is made (one line, fsynced); `supersede`: replacements planned."""
+        entry = {"papers": list(dict.fromkeys(papers)), "chunks": chunks} | ({"supersede": supersede} if supersede else {})
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
         os.write(self._fd, line.encode())
         os.fsync(self._fd)
 
@@ -96,6 +100,7 @@ def read_journal(base: Path, token: str) -> JournalState | None:
             entry = json.loads(line)
             state.papers.update(dict.fromkeys(entry["papers"]))
             state.chunks.update(entry["chunks"])
+            state.supersede.update(entry.get("supersede") or {})
     except (ValueError, KeyError, IndexError, TypeError):
         return None
     return state if state.token == token else None
