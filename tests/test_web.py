@@ -358,3 +358,29 @@ def test_the_page_shows_the_draft_of_the_answer_it_gets():
     assert "ap-draft" not in shown[-2]  # not while streaming
     assert '<details class="ap-draft"><summary>Model\'s draft</summary>' in shown[-1]
     assert "The raw reply, before checking." in shown[-1]
+
+
+def test_a_removal_during_an_upload_says_so_at_once(tmp_path, tiny_papers):
+    """The page's writes share one lock: a removal while an upload holds it answers with one line
+    at once (it used to wait silently until the upload finished), and works once it is free."""
+    import threading
+
+    from assistant import Assistant
+    from assistant.web.library import Library
+    from assistant.web.page import Catalog
+
+    assistant = Assistant(index_dir=tmp_path / "index")
+    assistant.ingest([write_jsonl(tmp_path / "p.jsonl", tiny_papers)])
+    lock = threading.Lock()
+    lib = Library(assistant, Catalog(assistant), lock)
+    reports = []
+    with lock:  # an upload is being indexed
+        worker = threading.Thread(target=lambda: reports.append(lib.remove(["arxiv:2401.00001"])), daemon=True)
+        worker.start()
+        worker.join(timeout=5)
+        assert reports, "the removal waited for the upload"
+    report = reports[0]
+    assert "upload" in report["error"] and "\n" not in report["error"]
+    assert lib.view()["total"] == 3
+    report = lib.remove(["arxiv:2401.00001"])
+    assert "error" not in report and lib.view()["total"] == 2

@@ -95,16 +95,20 @@ class Library:
         return {"papers": shown, "total": len(everything), "counts": counts, "categories": categories}
 
     def remove(self, paper_ids: list[str] | None = None, source: str = "") -> dict[str, Any]:
-        """Remove papers (or a source) under the write lock; the report as a dict, or {"error": line}."""
+        """Remove papers (or a source) under the page's write lock; the report as a dict, or
+        {"error": line}. While an upload holds the lock it says so at once instead of waiting
+        silently for minutes."""
+        if not self.lock.acquire(blocking=False):
+            return {"error": "an upload into this library is still being indexed: remove the papers when it has finished"}
         try:
-            with self.lock:
-                report = library.remove(self.assistant, paper_ids=paper_ids or [], source=source or None)
+            report = library.remove(self.assistant, paper_ids=paper_ids or [], source=source or None)
         except AskpapersInputError as exc:
             return {"error": str(exc)}
         except Exception as exc:  # never a stack trace in the page
             log.exception("removing %s failed", paper_ids or source)
             return {"error": f"could not remove: {type(exc).__name__}: {exc}"}
         finally:
+            self.lock.release()
             self.catalog.invalidate()
         return report.to_dict() | {"summary": report.summary()}
 
