@@ -89,7 +89,7 @@ def test_format_9_segments_and_manifest_still_read(tmp_path):
     post = (old.terms, old.post_ptr, old.post_doc, old.post_tf)
     write_arrays(tmp_path / "old", old.ids, np.asarray(old.rows), cats, srcs, old.vectors, post, lines)
     del old, side
-    for name in ("records.jsonl", "arrays.bin"):
+    for name in ("records.jsonl", "arrays.bin", "meta.json"):  # (no title-key arrays then, as format 9)
         (tmp_path / "old" / name).replace(directory / seg_name / name)
     manifest = json.loads((directory / MANIFEST).read_text())
     (directory / MANIFEST).write_text(json.dumps(manifest | {"format": 9}))

@@ -27,7 +27,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,8 @@ from ..records import Paper
 from .chroma import QUERY_ATTEMPTS, ChromaConnection, IndexError_, is_transient
 from .codec import SRC_PREFIX, StoredPaper, chunk_metadata, stored_papers
 from .commit import open_journal, record_write, update_side_index
-from .lookup import LookupView, open_view, stored_from_side
+from .lookup import LookupView, open_view
+from .stats import IndexStats
 from .side import Journal, SideIndex, remove_journals
 
 if TYPE_CHECKING:
@@ -56,24 +56,6 @@ log = logging.getLogger(__name__)
 
 class ModelMismatchError(IndexError_):
     pass
-
-
-@dataclass
-class IndexStats:
-    """What `askpapers stats` shows; `to_dict()` is the form the CLI, API and page print."""
-
-    location: str
-    collection: str
-    papers_total: int
-    chunks_total: int
-    embed_model: str | None
-    embed_dim: int | None
-    generation: str | None
-    sources: dict[str, int] = field(default_factory=dict)
-    categories: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 STAMP_WAIT = 3.0  # s a reader waits for a commit that saved its side index to stamp it (else it rebuilds)
@@ -181,11 +163,12 @@ class PaperIndex:
         self._writing = True
         kill_point("marked")
 
-    def _record(self, paper_ids: list[str], chunk_ids: list[str]) -> None:
-        """Journal a write before it reaches Chroma (see ingest/store/commit.py)."""
+    def _record(self, paper_ids: list[str], chunk_ids: list[str], keys: dict[str, str] | None = None) -> None:
+        """Journal a write before it reaches Chroma (see ingest/store/commit.py); `keys`: the title
+        key of each written paper (what lookups of this process's writes need)."""
         self._journal = record_write(self._journal, paper_ids, chunk_ids)
         if self._view is not None:
-            self._view.add(paper_ids, chunk_ids)
+            self._view.add(paper_ids, chunk_ids, keys)
 
     def plan_replacements(self, replaced: dict[str, str]) -> None:
         """Journal replacements (title-only paper id -> the id of the record replacing it) before
@@ -224,40 +207,34 @@ class PaperIndex:
         index for committed papers, from Chroma by chunk id for papers written since."""
         view = self._lookup_view()
         if view is None:
-            return self._stored_by_where(paper_ids)
-        out: dict[str, StoredPaper] = {}
-        unsure = [pid for pid in paper_ids if pid in view.unsure]
-        for pid in paper_ids:
-            if pid not in view.unsure:
-                found = stored_from_side(view.side, pid)
-                if found is not None:
-                    out[pid] = found
-        ids = view.candidate_chunks(unsure)
-        rows: list[tuple[str, dict]] = []
+            rows = self._where_rows("paper_id", paper_ids)
+            return stored_papers(rows)
+        return view.stored(paper_ids, self._rows_by_ids)
+
+    def _rows_by_ids(self, ids: list[str]) -> Iterator[tuple[str, dict]]:
+        """(chunk id, metadata) of those chunk ids that are stored (a lookup by id: no scan)."""
         for start in range(0, len(ids), 1000):
             res = self.collection.get(ids=ids[start : start + 1000], include=["metadatas"])
-            rows.extend(zip(res["ids"], res["metadatas"]))
-        out.update(stored_papers(rows))
-        return out
+            yield from zip(res["ids"], res["metadatas"])
 
-    def _stored_by_where(self, paper_ids: list[str]) -> dict[str, StoredPaper]:
+    def _where_rows(self, key: str, values: list[str]) -> list[tuple[str, dict]]:
+        """(chunk id, metadata) of the chunks whose metadata `key` is one of `values` (Chroma `where`)."""
         rows: list[tuple[str, dict]] = []
-        for start in range(0, len(paper_ids), 500):
-            res = self.chroma.get({"paper_id": {"$in": paper_ids[start : start + 500]}}, ["metadatas"])
+        for start in range(0, len(values), 500):
+            res = self.chroma.get({key: {"$in": values[start : start + 500]}}, ["metadatas"])
             rows.extend(zip(res["ids"], res["metadatas"]))
-        return stored_papers(rows)
+        return rows
 
     def paper_ids_by_title_key(self, keys: list[str]) -> dict[str, list[str]]:
-        """Every stored paper id of each title key (more than one after an interrupted replacement).
-        Asks Chroma (a `where` lookup): the side index has no title-key index."""
-        out: dict[str, list[str]] = {}
-        for start in range(0, len(keys), 500):
-            res = self.chroma.get({"title_key": {"$in": keys[start : start + 500]}}, ["metadatas"])
-            for meta in res["metadatas"]:
-                ids = out.setdefault(meta["title_key"], [])
-                if meta["paper_id"] not in ids:
-                    ids.append(meta["paper_id"])
-        return out
+        """Every stored paper id of each title key (more than one after an interrupted replacement),
+        sorted. From the side index's title-key arrays when it can answer, else a Chroma `where`."""
+        view = self._lookup_view()
+        if view is not None and view.side.has_title_keys():
+            return view.title_ids(keys, self._rows_by_ids)
+        out: dict[str, set[str]] = {}
+        for _cid, meta in self._where_rows("title_key", keys):
+            out.setdefault(meta["title_key"], set()).add(meta["paper_id"])
+        return {k: sorted(v) for k, v in out.items()}
 
     def title_only_ids(self, keys: list[str]) -> dict[str, list[str]]:
         """The stored title-only paper id of each title key that has one (`title:<key>`): what a
@@ -293,7 +270,8 @@ class PaperIndex:
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=paper.paper_id)}))
         if nodes:
             self.begin_write()
-            self._record([paper.paper_id for paper, *_rest in items], [node.node_id for node in nodes])
+            self._record([paper.paper_id for paper, *_rest in items], [node.node_id for node in nodes],
+                         {paper.paper_id: paper.title_key for paper, *_rest in items})
             self.chroma.upsert(nodes, drop_keys)
 
     def papers_with_source(self, name: str) -> dict[str, StoredPaper]:

@@ -19,6 +19,7 @@ One job per module:
   build.py       papers (records, passages, counts, mean vectors) from Chroma chunk rows
   segment.py     one immutable segment: write it, open it (memory-mapped)
   records.py     a record as a segment stores it (passages as spans of the abstract) and back
+  title_keys.py  which rows hold a title key (hash arrays per segment), for an ingest's title lookups
   table.py       the paper table (ids, counts, filter fields) in row order
   vectors.py     mean vectors of rows across segments
   side_index.py  `SideIndex`: rows over live segments; BM25, masks, records, expansion terms

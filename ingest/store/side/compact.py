@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import title_keys
 from .segment import Segment, tf_dtype, write_arrays
 
 DEAD_FRACTION = 0.25
@@ -49,7 +50,18 @@ def merge(path: Path, segments: list[Segment], to_rows: list[np.ndarray]) -> Non
     vectors = (np.vstack([seg.vectors[live] for seg, live in zip(segments, lives)])
                if all(seg.vectors is not None for seg in segments) else None)
     records = (line for seg, live in zip(segments, lives) for line in seg.raw_records(live))
-    write_arrays(path, ids, rows, categories, sources, vectors, _merged_postings(segments, lives), records)
+    title_hashes = np.concatenate([_title_hashes(seg, live) for seg, live in zip(segments, lives)])
+    write_arrays(path, ids, rows, categories, sources, vectors, _merged_postings(segments, lives), records,
+                 title_hashes)
+
+
+def _title_hashes(seg: Segment, live: np.ndarray) -> np.ndarray:
+    """The live rows' title-key hashes: carried over, or (a format-10 segment has none) computed
+    from their records, so a merge upgrades old segments."""
+    hashes = seg.title_hashes()
+    if hashes is not None:
+        return hashes[live]
+    return title_keys.line_hashes(seg.raw_records(live))
 
 
 def _merged_codes(parts: list[tuple], lives: list[np.ndarray]) -> tuple[list[str], np.ndarray, np.ndarray]:

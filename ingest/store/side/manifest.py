@@ -23,9 +23,10 @@ from ..files import fsync_dir
 
 DIRNAME = "side-index"
 MANIFEST = "manifest.json"
-FORMAT = 10  # bump when the saved layout or the tokenizer changes: older saves are rebuilt
-# older formats this code still reads as they are (9: records stored whole; records.py reads both)
-READABLE_FORMATS = (9, FORMAT)
+FORMAT = 11  # bump when the saved layout or the tokenizer changes: older saves are rebuilt
+# older formats this code still reads as they are (9: records stored whole, records.py reads both;
+# 10: no title-key arrays, so title lookups of such an index ask Chroma, see title_keys.py)
+READABLE_FORMATS = (9, 10, FORMAT)
 SEGMENT_PREFIX = "seg-"
 TMP_PREFIX = ".tmp-"  # a segment or manifest being written
 JOURNAL_PREFIX = "journal-"

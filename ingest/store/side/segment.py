@@ -14,6 +14,7 @@ A segment holds, for its papers (local rows 0..n-1):
                when they fit, else uint16/int32)
     offsets    where each record starts in records.jsonl
     vectors    float16 (n, dim): each paper's normalised mean chunk vector (absent: no vectors)
+    tkey_hash, tkey_row   title-key hashes sorted, and their rows (title_keys.py; absent in format 10)
 
 arrays.bin is memory-mapped, so opening a segment costs its ids and vocabulary, not its data;
 few files keep a small commit's fsyncs few.
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import fsync_tree
-from . import records
+from . import records, title_keys
 from .terms import paper_text, tokenize
 
 ROW_FIELDS = ("n_chunks", "span", "date_ord", "added", "doc_len")
@@ -99,15 +100,18 @@ def write_segment(path: Path, papers: list[PaperRow]) -> None:
                  _codes([p.sources for p in papers]),
                  np.vstack(vectors) if papers and all(v is not None for v in vectors) else None,
                  (vocab, ptr, docs, tfs),
-                 (records.encode(p.record, p.paper_id) for p in papers))
+                 (records.encode(p.record, p.paper_id) for p in papers),
+                 title_keys.key_hashes(title_keys.record_key(p.record) for p in papers))
 
 
 def write_arrays(path: Path, ids: list[str], rows: np.ndarray, categories: tuple, sources: tuple,
-                 vectors: np.ndarray | None, postings: tuple, records: Iterable[bytes]) -> None:
+                 vectors: np.ndarray | None, postings: tuple, records: Iterable[bytes],
+                 title_hashes: np.ndarray | None = None) -> None:
     """Write a segment from its parts (a merge builds them from other segments without re-tokenizing).
 
     `categories`/`sources`: (names, CSR pointer, codes); `postings`: (vocabulary, pointer, rows,
-    term counts); `records`: one JSON line per row, streamed to the file.
+    term counts); `records`: one JSON line per row, streamed to the file; `title_hashes`: each
+    row's title-key hash (None: the segment gets no title-key lookup, as format 10 wrote).
     """
     path.mkdir(parents=True)
     (cat_names, cat_ptr, cat_code), (src_names, src_ptr, src_code) = categories, sources
@@ -126,6 +130,8 @@ def write_arrays(path: Path, ids: list[str], rows: np.ndarray, categories: tuple
               "post_ptr": ptr, "post_doc": docs, "post_tf": tfs, "offsets": offsets}
     if vectors is not None:
         arrays["vectors"] = np.asarray(vectors, dtype=np.float16)
+    if title_hashes is not None:
+        arrays.update(title_keys.sorted_index(title_hashes))
     layout = _write_array_file(path / "arrays.bin", arrays)
     (path / "terms.txt").write_text("\n".join(vocab), encoding="utf-8")
     (path / "ids.json").write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
@@ -178,13 +184,15 @@ class Segment:
         self.post_ptr, self.post_doc, self.post_tf = arrays["post_ptr"], arrays["post_doc"], arrays["post_tf"]
         self.offsets = arrays["offsets"]
         self.vectors = arrays.get("vectors")
+        self.tkey_hash, self.tkey_row = arrays.get(title_keys.HASH), arrays.get(title_keys.ROW)
         text = (path / "terms.txt").read_text(encoding="utf-8")
         self.terms: list[str] = text.split("\n") if text else []
         self.term_id = {t: i for i, t in enumerate(self.terms)}
         self._fd = os.open(path / "records.jsonl", os.O_RDONLY)
         if not (len(self.ids) == len(self.rows) == len(self.offsets) - 1 == meta["papers"]
                 and len(self.post_ptr) == len(self.terms) + 1
-                and (self.vectors is None or len(self.vectors) == len(self.ids))):
+                and (self.vectors is None or len(self.vectors) == len(self.ids))
+                and (self.tkey_hash is None or len(self.tkey_hash) == len(self.tkey_row) == len(self.ids))):
             raise ValueError(f"segment {path} is inconsistent")
 
     def __len__(self) -> int:
@@ -224,6 +232,17 @@ class Segment:
 
     def sources(self, local: int) -> list[str]:
         return [self.source_names[c] for c in self.src_code[self.src_ptr[local]:self.src_ptr[local + 1]]]
+
+    def has_title_keys(self) -> bool:
+        return self.tkey_hash is not None
+
+    def title_hashes(self) -> np.ndarray | None:
+        """Each local row's title-key hash (None: a format-10 segment has none)."""
+        return None if self.tkey_hash is None else title_keys.row_hashes(self.tkey_hash, self.tkey_row, len(self))
+
+    def title_rows(self, wanted: np.ndarray) -> list[np.ndarray]:
+        """For each wanted title-key hash, the local rows holding it (confirm each by its record)."""
+        return title_keys.find(self.tkey_hash, self.tkey_row, wanted)
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(local rows, term counts) of the papers holding `term` (empty when the segment lacks it)."""

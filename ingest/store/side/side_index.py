@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .build import STALE
+from . import title_keys
 from .manifest import FORMAT
 from .segment import Segment
 from .table import NameLists, Table
@@ -98,6 +99,23 @@ class SideIndex:
             record.pop("passages", None)
             record.pop(STALE, None)
             yield record | {"added": int(table.added[i]), "n_chunks": int(table.n_chunks[i])}
+
+    def has_title_keys(self) -> bool:
+        """Whether `title_ids` can answer (every segment has title-key arrays: format 11)."""
+        return all(seg.has_title_keys() for seg in self.segments)
+
+    def title_ids(self, keys: list[str]) -> dict[str, list[str]]:
+        """The live paper ids of each title key that has any (sorted), from the segments' title-key
+        arrays; each hit is confirmed by its record's title. Call only when `has_title_keys()`."""
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, list[str]] = {}
+        wanted = title_keys.key_hashes(keys)
+        for seg, to_row in zip(self.segments, self._to_row):
+            for key, local in zip(keys, seg.title_rows(wanted)):
+                for i in local.tolist():
+                    if to_row[i] >= 0 and title_keys.record_key(seg.record(i)) == key:
+                        out.setdefault(key, []).append(seg.ids[i])
+        return {k: sorted(v) for k, v in out.items()}
 
     def span(self, paper_id: str) -> int:
         """Highest chunk number + 1 of a live paper (0 if absent): its chunk ids are all below it."""
