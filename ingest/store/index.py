@@ -22,7 +22,6 @@ Chroma (a long-lived PersistentClient never sees other processes' vectors).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
@@ -33,10 +32,11 @@ from typing import TYPE_CHECKING, Any
 from ..chunking import Chunk, parse_chunk_id
 from ..faults import kill_point
 from ..records import Paper
-from .chroma import QUERY_ATTEMPTS, ChromaConnection, IndexError_, is_transient
+from .chroma import ChromaConnection, IndexError_
 from .codec import SRC_PREFIX, StoredPaper, chunk_metadata, stored_papers
 from .commit import open_journal, record_write, update_side_index
 from .lookup import LookupView, open_view
+from .opening import open_side
 from .stats import IndexStats
 from .side import Journal, SideIndex, remove_journals
 
@@ -51,14 +51,11 @@ META_FORMAT = "askpapers_format"
 META_PENDING = "askpapers_pending"  # set before an ingest's first write, cleared by its commit
 FORMAT_VERSION = 2
 
-log = logging.getLogger(__name__)
-
 
 class ModelMismatchError(IndexError_):
     pass
 
 
-STAMP_WAIT = 3.0  # s a reader waits for a commit that saved its side index to stamp it (else it rebuilds)
 
 
 class PaperIndex:
@@ -126,9 +123,7 @@ class PaperIndex:
             current = self.chroma.metadata().get(META_GENERATION)
             if current == self._generation:
                 return False
-            if self.chroma.embedded:
-                self.chroma.reopen()
-            self._generation = current
+            self.follow(current)
             self._side = None
             return True
 
@@ -346,67 +341,15 @@ class PaperIndex:
         """The side index of the current generation (loaded from disk, or rebuilt from Chroma)."""
         with self._lock:
             if self._side is None or self._side.generation != (self._generation or ""):
-                self._side = self._open_side()
+                self._side = open_side(self)
             return self._side
 
-    def _open_side(self) -> SideIndex:
-        """Load the saved side index if it is this generation's and agrees with Chroma, else rebuild.
-
-        While an ingest is pending, Chroma is in flux: the saved side index of the last commit is
-        the consistent snapshot (readers drop chunks it does not know), and a rebuild is kept in
-        memory only. A rebuild is saved only if no ingest started or committed while it was read.
-        """
-        base = Path(self.settings.side_index_dir)
-        deadline = time.monotonic() + STAMP_WAIT
-        while True:
-            # the count first: a write it saw set the pending mark before it (begin_write), so the
-            # metadata read after it shows the mark, or the generation that write's commit stamped
-            count = self.chroma.count()
-            meta = self.chroma.metadata()
-            current, token = meta.get(META_GENERATION), meta.get(META_PENDING)
-            if current != self._generation:  # another process committed since: read that generation
-                if self.chroma.embedded:
-                    self.chroma.reopen()
-                self._generation = current
-                if time.monotonic() < deadline:
-                    continue
-            saved = SideIndex.saved_manifest(base)
-            stamping = bool(token and saved and saved.get("parent") == current and saved.get("token") == token)
-            if not stamping or time.monotonic() >= deadline:
-                break
-            time.sleep(0.1)  # a commit saved the next side index and is about to stamp it
-        pending = bool(token)
-        if pending:
-            log.warning("index %s: an ingest is running or was interrupted; answering from the last finished one "
-                        "(if none is running, run `askpapers ingest` again to complete it)", self.location)
-        if self._generation and saved and saved.get("generation") == self._generation and (
-                pending or saved.get("chunks") == count):
-            try:
-                return SideIndex.load(base)
-            except (OSError, ValueError):
-                pass  # swapped or damaged while read: rebuild below
-        side = self._rebuild_while_written()
-        meta = self.chroma.metadata()
-        if not pending and not meta.get(META_PENDING) and meta.get(META_GENERATION) == self._generation:
-            try:
-                side.save(base)
-            except OSError:
-                pass  # a read-only cache only costs a rebuild next time
-        return side
-
-    def _rebuild_while_written(self) -> SideIndex:
-        """A side index rebuilt from a scan (not saved), retried when another process's write makes
-        the scan fail (Chroma's `InternalError: Error finding id`); a lasting failure is one line."""
-        for attempt in range(1, QUERY_ATTEMPTS + 1):
-            try:
-                return self.rebuild_side_index(save=False)
-            except Exception as exc:  # noqa: BLE001 - only what a concurrent write causes is retried
-                if not is_transient(exc):
-                    raise
-                if attempt == QUERY_ATTEMPTS:
-                    raise IndexError_(f"index {self.location} is being written by another process and could "
-                                      f"not be read ({exc}); try again") from exc
-                time.sleep(0.2 * attempt)
+    def follow(self, generation: str | None) -> None:
+        """Read `generation` from now on (another process committed it): an embedded client is
+        reopened, as it does not always see another process's fresh vectors."""
+        if self.chroma.embedded:
+            self.chroma.reopen()
+        self._generation = generation
 
     def papers(self) -> Iterator[dict]:
         """Every committed paper's record (no passages) with `added` and `n_chunks`: the library.
