@@ -13,9 +13,11 @@ from typing import Iterator
 
 from .answerability import features, share, specific_terms
 from .answers import REFUSAL, Answer, Citation
-from .evidence import Evidence, EvidenceScorer, term_sets
+from .asked import states_asked
+from .evidence import FULLY_READ_PAPERS, Evidence, EvidenceScorer, term_sets
 from .questions import (
     NAME,
+    QUANTITY,
     answer_type,
     asked_kind,
     asks_for_several,
@@ -24,6 +26,7 @@ from .questions import (
     facets,
     finding_strength,
     introduces_name,
+    is_claim,
     is_topic_query,
     names,
     own_name,
@@ -31,8 +34,6 @@ from .questions import (
     states_absence,
     states_contribution,
     states_new_name,
-    states_quantity,
-    wants_quantity,
 )
 from .quoting import quoted, trimmed  # noqa: F401  (trimmed: a public name of this module)
 from .retrieval import Hit
@@ -181,11 +182,13 @@ class ExtractiveAnswerer:
                 citations.append(self._citation(hits, e))
             return Answer(question, "\n".join(lines), citations, hits, refused=False, mode=self.mode)
         h = next((h for h in ranked if h < focus), ranked[0])  # a follow-up: from the papers it is about
-        if is_topic_query(question):
+        if is_claim(question):
+            picked = self._support(question, hits, h, by_paper[h])
+        elif is_topic_query(question):
             picked = self._gist(by_paper[h])
         else:
             picked = self._select(question, hits, h, by_paper[h])
-        if wants_quantity(question) and not any(states_quantity(e.text, question) for e in picked):
+        if not any(states_asked(e.text, question, (QUANTITY,)) for e in picked):
             # a quantity was asked and what answers best states none: the papers don't say
             return self.refusal(question, hits, evidence)
         text = f'According to "{hits[h].title}": ' + " ".join(f"{q} [{h + 1}]" for q in self._quotes(hits[h], picked))
@@ -278,18 +281,26 @@ class ExtractiveAnswerer:
         """The picked sentences of `hit` as the answer shows them (see `quoting.quoted`)."""
         return quoted([e.text for e in picked], short_name(hit.title, split_sentences(hit.abstract)))
 
+    def _support(self, claim: str, hits: list[Hit], h: int, candidates: list[Evidence]) -> list[Evidence]:
+        """For a claim (`questions.is_claim`): the sentence of paper `h` that supports it best, by the
+        evidence scorer's quote rule, read from every sentence of the paper (beyond the first
+        FULLY_READ_PAPERS the scorer embeds only a paper's lexically best sentences)."""
+        if h >= FULLY_READ_PAPERS:
+            candidates = [replace(e, hit=h) for e in self.scorer.score(claim, [hits[h]])] or candidates
+        return candidates[:1]
+
     @staticmethod
     def _gist(candidates: list[Evidence]) -> list[Evidence]:
-        """For statements (a claim, search-box keywords): the best sentence about the paper's own
-        work, what it did, what it found, and the sentence that supports the statement best.
+        """For search-box keywords (a statement that is not a claim, `questions.is_claim`): the best
+        sentence about the paper's own work, what it did, what it found, and the sentence that
+        supports the statement best.
 
         `candidates` come in the order of the evidence scorer's quote rule, so the first one is the
         best support and is the one cited (`answer` cites the picked sentence with the highest
-        support). Of the SciFact training claims whose evidence abstract is cited, the quote is a
-        gold rationale sentence in 0.698 (fit half) and 0.689 (report half, `benchmarks/scifact.py
-        --half report`) this way, 0.630 and 0.655 when the best of the gist sentences was cited.
-        It is added to the gist, not put in place of its lead: the gist is what answers keyword
-        queries ("Mamba copying associative recall initialization" → "… mimic attention")."""
+        support). It is added to the gist, not put in place of its lead: the gist is what answers
+        keyword queries ("Mamba copying associative recall initialization" → "… mimic attention").
+        (Claims were answered this way too until `_support`: SciFact rationale quoted 0.698 fit
+        half, 0.689 report half; 0.630 and 0.655 when the best of the gist sentences was cited.)"""
         # lead with the best sentence about the paper's own work, not the field's background
         own = [e for e in candidates if states_contribution(e.text) or finding_strength(e.text) >= 3]
         picked = [(own or candidates)[0]]

@@ -38,6 +38,12 @@ _ASKS_NAME = re.compile(
     r"\bwhat is (it|this|the \w+) called\b|\bname of\b|\bwho\b",
     re.I,
 )
+# "which paper/work …?" asks to identify a paper, whatever noun follows ("which paper measures …",
+# "which paper proposes a new loss …"): a match of _ASKS_NAME whose question word is followed by one
+# of these is not a question for a name
+# (not "what is the paper's loss?": that asks for a name in it)
+_PAPER_NOUN = re.compile(r"\s+(?:(?:is|are)\s+the\s+)?(?:papers?|works?|stud(?:y|ies)|articles?|publications?|"
+                         r"preprints?|manuscripts?)\b(?!['’]s)", re.I)
 _MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+\w+){0,3}?\s+(papers|works|studies|articles|publications)\b",
                     re.I)
 _QUESTION_START = re.compile(
@@ -107,17 +113,27 @@ def facets(question: str) -> list[str]:
     return parts or [question]
 
 
+def _name_asked(question: str) -> re.Match | None:
+    """Where `question` asks for a name: the first match of _ASKS_NAME that is not "which
+    paper …" (a question to identify a paper, answered by the paper, not by a name in it)."""
+    for m in _ASKS_NAME.finditer(question):
+        if m.group(1) and _PAPER_NOUN.match(question, m.end(1)):
+            continue
+        return m
+    return None
+
+
 def answer_type(question: str) -> str | None:
-    """QUANTITY, NAME or None (anything: a description, a yes/no, a reason)."""
+    """QUANTITY, NAME or None (anything: a description, a yes/no, a reason, which paper)."""
     if _QUANTITY.search(question):
         return QUANTITY
-    if _ASKS_NAME.search(question):
+    if _name_asked(question):
         return NAME
     return None
 
 
 def _asked_noun(question: str) -> str | None:
-    m = _ASKS_NAME.search(question)
+    m = _name_asked(question)
     return (m.group("head") or "").lower() if m else None
 
 
@@ -147,6 +163,27 @@ def asks_for_several(question: str) -> bool:
 def is_topic_query(question: str) -> bool:
     """Search-box keywords ("SemEval emoji prediction LSTM") rather than a question."""
     return "?" not in question and not _QUESTION_START.search(question)
+
+
+# a claim to check ("Aspirin inhibits the production of PGE2.") rather than search-box keywords
+# ("diffusion models video"): a statement of at least CLAIM_MIN_WORDS words written as a sentence,
+# that is with a finite verb we can tell without a tagger (a copula, auxiliary or modal; a verb in
+# -s/-ed right before a determiner: "deactivates the …", "increased a …") or closed by a full stop
+# ("… lack inductive properties.": a sentence whose verb no rule names). Keywords have neither.
+CLAIM_MIN_WORDS = 4
+_FINITE_VERB = re.compile(
+    r"\b(is|are|was|were|has|have|had|does|do|did|can|cannot|could|may|might|must|shall|should|will|would|"
+    r"isn't|aren't|wasn't|weren't|hasn't|haven't|doesn't|don't|didn't|can't|won't)\b|"
+    r"\b[a-z]{3,}(?:s|ed)\s+(the|a|an|its|their|this|these|no)\b",
+    re.I,
+)
+
+
+def is_claim(text: str) -> bool:
+    """A statement (`is_topic_query`) that asserts something, a claim to check, rather than
+    keywords to search with: see CLAIM_MIN_WORDS."""
+    return (is_topic_query(text) and len(text.split()) >= CLAIM_MIN_WORDS
+            and (bool(_FINITE_VERB.search(text)) or text.rstrip().endswith((".", "!"))))
 
 
 def numbers(text: str) -> set[str]:

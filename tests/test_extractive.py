@@ -325,6 +325,32 @@ def test_statement_answer_quotes_and_cites_the_quote_rules_best_sentence():
     assert ExtractiveAnswerer._gist(candidates[1:]) == [candidates[1], candidates[2]]
 
 
+def test_claim_answer_quotes_the_best_supporting_sentence_of_the_whole_paper():
+    from assistant.evidence import FULLY_READ_PAPERS, Evidence
+    from assistant.extractive import ExtractiveAnswerer
+    from assistant.retrieval import Hit
+
+    abstract = "Dementia is a growing burden. We studied 4,000 older adults. Statin use lowered dementia risk."
+
+    class Scorer:  # hands out the paper's sentences as the evidence scorer would, best by the quote rule first
+        def score(self, question, hits):
+            assert hits == [hit]
+            return [Evidence(0, 2, "Statin use lowered dementia risk.", 0.7, 0.6, 0.8),
+                    Evidence(0, 1, "We studied 4,000 older adults.", 0.5, 0.2, 0.6)]
+
+    hit = Hit("p", "Statins and Dementia", abstract, 0.0, None, [], None, [], "")
+    hits = [hit] * (FULLY_READ_PAPERS + 1)
+    shown = [Evidence(FULLY_READ_PAPERS, 1, "We studied 4,000 older adults.", 0.5, 0.2, 0.9),
+             Evidence(FULLY_READ_PAPERS, 0, "Dementia is a growing burden.", 0.5, 0.2, 0.5)]
+    answerer = ExtractiveAnswerer(Scorer())
+    claim = "Statin use lowers the risk of dementia."
+    # a paper the scorer read only in part is read whole: its best supporting sentence is quoted alone
+    picked = answerer._support(claim, hits, FULLY_READ_PAPERS, shown)
+    assert [(e.hit, e.sentence) for e in picked] == [(FULLY_READ_PAPERS, 2)]
+    # a fully read paper: the best of its sentences as scored
+    assert answerer._support(claim, hits, 0, shown[:1] + shown[1:]) == shown[:1]
+
+
 # ------------------------------------------------------------------ "which papers … without X?"
 NOPE_QUESTION = "Which papers show that transformers can still carry positional information when no positional " \
                 "encodings are used?"

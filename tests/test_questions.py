@@ -10,6 +10,7 @@ from assistant.questions import (
     asks_for_several,
     facets,
     finding_strength,
+    is_claim,
     is_topic_query,
     names,
     own_name,
@@ -42,6 +43,40 @@ def test_answer_kinds():
     assert asked_kind("On which two program-synthesis benchmarks did it report results?") == "benchmark"
     assert asked_kind("Which datasets were used?") == "dataset"
     assert asked_kind("Which method guides the model?") is None  # the paper's own name
+
+
+def test_claims_are_told_from_keywords():
+    for claim in ("Aspirin inhibits the production of PGE2.", "Transformers are better than RNNs at copying",
+                  "DUSP4 downregulation deactivates the Ras-ERK pathway",
+                  "0-dimensional biomaterials lack inductive properties."):
+        assert is_claim(claim), claim
+    for keywords in ("diffusion models video", "kv-cache coprocessor latent embeddings reasoning",
+                     "audio classification without transformers or convolutions",
+                     "overfit pretrained LLM on few samples better greedy long-form generation",
+                     "Is aspirin better than placebo for stroke?", "aspirin."):
+        assert not is_claim(keywords), keywords
+
+
+def test_which_paper_questions_ask_for_the_paper_not_a_name_in_it():
+    # the noun after "which" is "paper": "measures", "loss", "language" later on name no asked kind
+    for q in ("Which paper measures the calibration of reward models?",
+              "Which paper proposes a new loss for dense retrieval?",
+              "What work uses protein language model embeddings to predict 3D protein structures?"):
+        assert answer_type(q) is None and asked_kind(q) is None, q
+    # ... while a name asked in another part, or of the paper, still is one
+    assert asked_kind("Which paper proposes READ, and which benchmarks does it evaluate on?") == "benchmark"
+    assert answer_type("Which measure does the paper use?") == NAME
+
+
+def test_the_papers_own_name_answers_which_paper_under_weak_evidence():
+    from assistant.asked import answers_asked
+    from assistant.retrieval import Hit
+
+    question = "Which paper uses protein language model embeddings to predict 3D protein structures?"
+    abstract = "We present ProtFold, which predicts 3D protein structures from protein language model embeddings."
+    hit = Hit("p", "ProtFold: Structures from Embeddings", abstract, 0.0, None, [], None, [], "")
+    assert answers_asked("ProtFold predicts 3D structures from language model embeddings [1].", abstract, question,
+                         {}, hit)
 
 
 def test_listing_detection():
