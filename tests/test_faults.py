@@ -393,6 +393,16 @@ def test_ingest_killed_between_part_commits_is_repaired_by_the_next_run(point, t
     assert snapshot(index) == want == snapshot(PaperIndex(settings))
 
 
+def _ingest_then_kill(first: Path, then: Path, point: str, settings: Settings, monkeypatch) -> None:
+    """Ingest `first` whole, then `then` interrupted at `point` (one paper per write step)."""
+    ingest([first], index=PaperIndex(settings), progress=False, write_batch=1)
+    for module in KILL_MODULES:
+        monkeypatch.setattr(f"{module}.kill_point", _raise_at(point))
+    with pytest.raises(Interrupted):
+        ingest([then], index=PaperIndex(settings), progress=False, write_batch=1)
+    monkeypatch.undo()
+
+
 def test_half_replaced_paper_left_by_a_kill_is_rewritten_by_a_later_run(tiny_papers, tmp_path, monkeypatch):
     """A kill after a changed paper's new chunks are written, before its old surplus chunks are
     deleted, then a run that does not include that paper (it commits the half-replaced state), then
@@ -408,12 +418,7 @@ def test_half_replaced_paper_left_by_a_kill_is_rewritten_by_a_later_run(tiny_pap
     want = snapshot(clean)
 
     settings = make_settings(tmp_path / "index")
-    ingest([base], index=PaperIndex(settings), progress=False, write_batch=1)
-    for module in KILL_MODULES:
-        monkeypatch.setattr(f"{module}.kill_point", _raise_at("written"))
-    with pytest.raises(Interrupted):
-        ingest([update], index=PaperIndex(settings), progress=False, write_batch=1)
-    monkeypatch.undo()
+    _ingest_then_kill(base, update, "written", settings, monkeypatch)
     ingest([other], index=PaperIndex(settings), progress=False, write_batch=1)  # commits the half-replaced paper
 
     index = PaperIndex(settings)
@@ -479,12 +484,7 @@ def test_replacement_killed_before_the_old_paper_goes_is_finished_by_the_next_co
     want = snapshot(clean)
 
     settings = make_settings(tmp_path / "index")
-    ingest([base], index=PaperIndex(settings), progress=False, write_batch=1)
-    for module in KILL_MODULES:
-        monkeypatch.setattr(f"{module}.kill_point", _raise_at("superseded"))
-    with pytest.raises(Interrupted):
-        ingest([update], index=PaperIndex(settings), progress=False, write_batch=1)
-    monkeypatch.undo()
+    _ingest_then_kill(base, update, "superseded", settings, monkeypatch)
     index = PaperIndex(settings)
     next_command(index)
     assert_consistent(index)
