@@ -88,12 +88,8 @@ def _apply_journal(index: PaperIndex, journal: JournalState, generation: str) ->
             return None
         current = SideIndex.load(base)
     _finish_replacements(index, journal, current)
-    # every chunk of a touched paper is below its committed span, or was journaled when written
-    chunk_ids = set(journal.chunks)
-    for pid in journal.papers:
-        chunk_ids.update(chunk_id(pid, n) for n in range(current.span(pid)))
     order = {pid: i for i, pid in enumerate(journal.papers)}
-    papers = sorted(papers_from_chunks(_chunks_by_ids(index, sorted(chunk_ids))),
+    papers = sorted(papers_from_chunks(_chunks_by_ids(index, _candidate_chunks(journal, current, journal.papers))),
                     key=lambda p: order.get(p.paper_id, len(order)))
     kill_point("scanned")
     side = commit_changes(current, base, papers, set(journal.papers), generation, journal.base, journal.token)
@@ -108,25 +104,26 @@ def _finish_replacements(index: PaperIndex, journal: JournalState, current: Side
     without this, both stayed until the same record was ingested again). A replacement counts as
     written when the new paper is complete in Chroma; the old paper is in the journal's papers, so
     the segment built next drops it."""
-    if not journal.supersede:
-        return
-    journaled: dict[str, set[str]] = {}
-    for cid in journal.chunks:
-        journaled.setdefault(parse_chunk_id(cid)[0], set()).add(cid)
-
-    def stored_ids(pid: str) -> list[str]:
-        candidates = journaled.get(pid, set()) | {chunk_id(pid, n) for n in range(current.span(pid))}
-        return sorted(candidates)
-
     for old, new in journal.supersede.items():
-        old_ids = [row[0] for row in _chunks_by_ids(index, stored_ids(old), include=[])]
+        old_ids = [row[0] for row in _chunks_by_ids(index, _candidate_chunks(journal, current, [old]), include=[])]
         if not old_ids:
             continue
-        new_rows = [(cid, meta) for cid, meta, *_rest in _chunks_by_ids(index, stored_ids(new), include=["metadatas"])]
+        new_ids = _candidate_chunks(journal, current, [new])
+        new_rows = [(cid, meta) for cid, meta, *_rest in _chunks_by_ids(index, new_ids, include=["metadatas"])]
         written = stored_papers(new_rows).get(new)
         if written is not None and written.complete:
             log.info("index %s: finishing the replacement of %s by %s", index.location, old, new)
             index.chroma.delete(old_ids)
+
+
+def _candidate_chunks(journal: JournalState, current: SideIndex, paper_ids) -> list[str]:
+    """Every chunk id these papers can have in Chroma: below their committed span, or journaled
+    when written (every journaled chunk's paper is journaled with it)."""
+    wanted = set(paper_ids)
+    ids = {cid for cid in journal.chunks if parse_chunk_id(cid)[0] in wanted}
+    for pid in wanted:
+        ids.update(chunk_id(pid, n) for n in range(current.span(pid)))
+    return sorted(ids)
 
 
 def _chunks_by_ids(index: PaperIndex, ids: list[str], include: list[str] | None = None):
