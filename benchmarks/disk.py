@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -57,7 +58,8 @@ def sqlite_components(db: Path) -> dict[str, int]:
 
 
 def metadata_keys(db: Path) -> dict[str, int]:
-    """Bytes of stored values per metadata key (`cat:*` and `src:*` grouped), largest first."""
+    """Bytes of stored values per metadata key (`cat:*` and `src:*` grouped, and the parts of the
+    packed record or abstract: `record_2`, ... count as `record`), largest first."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = con.execute(
@@ -68,7 +70,7 @@ def metadata_keys(db: Path) -> dict[str, int]:
         con.close()
     out: dict[str, int] = {}
     for key, size in rows:
-        label = key.split(":", 1)[0] + ":*" if key.startswith(("cat:", "src:")) else key
+        label = key.split(":", 1)[0] + ":*" if key.startswith(("cat:", "src:")) else re.sub(r"_\d+$", "", key)
         out[label] = out.get(label, 0) + int(size or 0)
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 

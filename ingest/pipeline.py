@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -287,8 +288,16 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
         model = index.embed_model
         chunk_paper(to_embed[0][0], settings.chunk_size, settings.chunk_overlap)
         bar.phase("embedding", total=len(to_embed))
-        for start in range(0, len(to_embed), write_batch):
-            _embed_and_write(to_embed[start : start + write_batch], index, model, run, added, olds_of, bar)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="askpapers-write") as writer:
+            pending: Future | None = None
+            for start in range(0, len(to_embed), write_batch):
+                batch = to_embed[start : start + write_batch]
+                items = _embed(batch, settings, model, bar)
+                if pending is not None:
+                    pending.result()  # one write step at a time, in order; its error stops the run here
+                pending = writer.submit(_write_step, batch, items, index, run, added, olds_of)
+            if pending is not None:
+                pending.result()
 
     # drop the title-only records that an arXiv record has replaced (after the new one is written)
     gone = [cid for old_id in replaced if old_id in stored for cid in stored[old_id].chunk_ids]
@@ -297,11 +306,9 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
         index.delete_chunks(gone)
 
 
-def _embed_and_write(batch: list[tuple[Paper, list[str]]], index: PaperIndex, model, run: RunState,
-                     added: dict[str, int], olds_of: dict[str, list[str]], bar) -> None:
-    """Embed one write batch in steady sub-batches (progress moves inside it), write it, then
-    delete the chunks its papers' old versions no longer have."""
-    settings = index.settings
+def _embed(batch: list[tuple[Paper, list[str]]], settings: Settings, model, bar) -> list[tuple]:
+    """Chunk and embed one write step's papers in steady sub-batches (progress moves inside it):
+    (paper, chunk, content hash, vector) for each chunk."""
     chunked = ((p, chunk_paper(p, settings.chunk_size, settings.chunk_overlap)) for p, _ in batch)
     items = []
     for part in _sub_batches(chunked, settings.embed_batch_size):
@@ -309,13 +316,26 @@ def _embed_and_write(batch: list[tuple[Paper, list[str]]], index: PaperIndex, mo
         rows = iter(vectors)
         items += [(p, c, p.content_hash(), [float(x) for x in next(rows)]) for p, chunks in part for c in chunks]
         bar.advance(len(part))
-    # write first, then delete what the new version no longer has: a kill in between leaves
-    # both versions (the next run sees two content hashes and writes the paper again), never
-    # neither (that would lose the sources merged from the stored record)
-    index.write_chunks(items, added)
+    return items
+
+
+def _write_step(batch: list[tuple[Paper, list[str]]], items: list[tuple], index: PaperIndex, run: RunState,
+                added: dict[str, int], olds_of: dict[str, list[str]]) -> None:
+    """Write one step's chunks, then delete the chunks its papers' old versions no longer have.
+
+    Runs in the ingest's writer thread while the next step is embedded, one step at a time, in
+    order. Chroma's insert holds the GIL, but the embedding model mostly waits without it (in
+    onnxruntime, or on an endpoint's answer), so the two overlap: into a large library the insert
+    costs seconds per 1,000 papers (ingest/store/codec.py)
+    Write first, then delete: a kill in between leaves both versions (the next run sees two
+    content hashes and writes the paper again), never neither (that would lose the sources merged
+    from the stored record)."""
+    fresh = {p.paper_id for p, old in batch if not old}  # no chunk of theirs is stored: nothing to clear
+    new_ids = frozenset(c.chunk_id for p, c, _h, _v in items if p.paper_id in fresh)
+    index.write_chunks(items, added, new_ids=new_ids)
     kill_point("written")
-    new_ids = {chunk.chunk_id for _p, chunk, _h, _v in items}
-    index.delete_chunks([cid for _p, old in batch for cid in old if cid not in new_ids])
+    written = {chunk.chunk_id for _p, chunk, _h, _v in items}
+    index.delete_chunks([cid for _p, old in batch for cid in old if cid not in written])
     kill_point("deleted")
     run.chunks_embedded += len(items)
     for p, old in batch:
@@ -386,3 +406,4 @@ def ingest(
     report.chunks_total = sum(table.n_chunks)
     report.seconds = time.perf_counter() - started
     return report
+

@@ -111,3 +111,21 @@ def test_a_title_only_record_joins_its_stored_arxiv_paper_without_a_where(commit
                     index=index, progress=False)
     assert (report.added, report.merged_by_title) == (0, 1)
     assert index.side.table.ids.count("arxiv:2401.00003") == 1 and len(index.side.table) == 4
+
+
+@pytest.mark.parametrize("also_new", [False, True])
+def test_chroma_changed_behind_askpapers_back_is_not_trusted_to_the_side_index(committed, tmp_path, also_new):
+    """Chunks deleted behind askpapers' back (no pending mark, no journal): the side index's count
+    disagrees with Chroma's, so lookups ask Chroma, the lost paper is written again, and the
+    commit brings the side index back in step. A bad record is reported once."""
+    index = _index(committed)
+    index.collection.delete(ids=["arxiv:2401.00003#0"])  # not through askpapers: no mark, no journal
+    records = RECORDS + [{"title": ""}] + ([{"id": "2401.00077", "title": "New", "abstract": "New text."}] if also_new else [])
+    errors = []
+    report = ingest([write_jsonl(tmp_path / "a.jsonl", records)], index=index, progress=False,
+                    on_error=errors.append)
+    assert (report.added, report.unchanged) == (1 + also_new, 3) and len(errors) == 1
+    assert index.stored_papers(["arxiv:2401.00003"])["arxiv:2401.00003"].complete
+    assert len(index.side.table) == 4 + also_new and index.needs_commit() is None
+    assert ingest([write_jsonl(tmp_path / "a.jsonl", records)], index=_index(committed),
+                  progress=False, on_error=errors.append).unchanged == 4 + also_new

@@ -16,6 +16,7 @@ from ingest.store.side.build import papers_from_chunks
 from ingest.store.side.manifest import FORMAT, MANIFEST, side_dir
 from ingest.store.side.segment import Segment, write_arrays, write_segment
 from ingest.store.side.store import commit_changes, empty, load
+from old_layouts import layout3_metadata
 
 SAMPLES = Path(__file__).resolve().parent.parent / "examples" / "daily-papers"
 
@@ -30,12 +31,14 @@ def _sample_papers():
 
 
 def _chunk_rows(papers, legacy=False):
-    """Chroma chunk rows of `papers`: lean metadata (spans), or the old layout (the text as document)."""
+    """Chroma chunk rows of `papers` as stored: lean metadata (layout 4), or an old layout (every
+    field on every chunk, the text as document)."""
     rows = []
     for i, paper in enumerate(papers):
         for chunk in chunk_paper(paper):
             meta = chunk_metadata(paper, chunk, paper.content_hash())
             if legacy:
+                meta = layout3_metadata(paper, chunk, paper.content_hash())
                 meta.pop(SPAN, None)
             rows.append((chunk.chunk_id, meta, chunk.text if legacy else None, [float(i % 3), 1.0]))
     return rows

@@ -11,7 +11,8 @@ from ingest.chunking import chunk_paper
 from ingest.pipeline import ingest
 from ingest.records import Paper, Source
 from ingest.store import PaperIndex, chunk_metadata
-from ingest.store.codec import LEGACY_KEYS, SPAN, paper_from_metadata, passage_of
+from ingest.store.codec import LAYOUT3_KEYS, LEGACY_KEYS, SPAN, expand, paper_from_metadata, passage_of
+from old_layouts import layout3_metadata
 
 LONG = ("Glaciers in the Alps lose mass every summer. " * 30).strip()
 
@@ -37,10 +38,16 @@ def test_a_chunk_stores_each_field_once_and_reads_back(tmp_path):
     raw = _raw(index)
     assert raw["documents"] == [None] * len(raw["ids"])  # no document: the passage is a span of the abstract
     for meta in raw["metadatas"]:
-        assert not set(LEGACY_KEYS) & set(meta) and "doi" not in meta or meta["paper_id"].startswith("doi:")
-        assert "url" not in meta and "date" not in meta and "arxiv_id" not in meta  # determined by the rest
-        assert ("abstract" in meta) == (meta["chunk"] == 0)
+        assert not (set(LEGACY_KEYS) | set(LAYOUT3_KEYS) - {"title_key", "passage"}) & set(meta)
+        # what Chroma indexes (every value but a boolean): filter and lookup keys, the version, and
+        # on chunk 0 the title key and the packed record
+        indexed = {k for k, v in meta.items() if not isinstance(v, bool) and k != "record_2"}  # (LONG's record: 2 parts)
+        want = {"paper_id", "chunk", "n_chunks", "date_ord", "added", "version"}
+        assert indexed == (want | {"title_key", "record", "record_parts"} if meta["chunk"] == 0 else want)
         assert all(len(v.encode()) <= 900 for v in meta.values() if isinstance(v, str))  # no overflow page
+        if meta["chunk"] == 0:  # fields the rest determines are left out of the record
+            record = expand(meta)
+            assert "url" not in record and "date" not in record and "arxiv_id" not in record
     glacier = index.stored_papers(["arxiv:2401.00001"])["arxiv:2401.00001"]
     assert glacier.chunks_expected > 1 and glacier.complete
     paper = glacier.paper
@@ -65,17 +72,33 @@ def test_passage_of_every_layout():
     assert passage_of({"title": "T"}, "T\nold passage", "ignored") == "old passage"
     p = Paper(title="A", abstract="B", paper_id="doi:1", date="2024-05", doi="1", sources=[Source("f.csv")])
     (chunk,) = chunk_paper(p)
-    meta = chunk_metadata(p, chunk, p.content_hash())
+    meta = expand(chunk_metadata(p, chunk, p.content_hash()))
     assert meta["date"] == "2024-05" and paper_from_metadata(meta) == p  # a partial date is kept as it was
+    assert paper_from_metadata(layout3_metadata(p, chunk, p.content_hash())) == p
     long = Paper(title="Ü", abstract="Gletscher schmelzen – ünd wachsen. " * 100, paper_id="doi:2")
     meta = chunk_metadata(long, chunk_paper(long)[0], long.content_hash())
-    assert meta["abstract_parts"] == 5 and max(len(v.encode()) for v in meta.values() if isinstance(v, str)) <= 900
-    assert paper_from_metadata(meta).abstract == long.abstract  # cut between characters, joined back
+    assert meta["record_parts"] == 5 and max(len(v.encode()) for v in meta.values() if isinstance(v, str)) <= 900
+    assert paper_from_metadata(expand(meta)).abstract == long.abstract  # cut between characters, joined back
+    second = chunk_paper(long)[1]
+    assert passage_of(expand(chunk_metadata(long, second, "h")), None, long.abstract) == second.passage
 
 
-def _write_old_layout(index: PaperIndex, path) -> None:
-    """Write papers as askpapers did before the lean layout: every field (empty ones as ''), the
-    text as the document, and llama-index's node keys (`_node_content` repeats the metadata)."""
+def test_a_rewrite_over_a_longer_record_reads_only_its_own_parts():
+    """Chroma's upsert keeps keys the new metadata lacks: a record of fewer parts written over one
+    of more (without clearing, as for a chunk thought new) still reads as the new record."""
+    long = Paper(title="A", abstract="Gletscher schmelzen. " * 200, paper_id="doi:3")
+    short = Paper(title="A", abstract="Short now.", paper_id="doi:3")
+    stale = chunk_metadata(long, chunk_paper(long)[0], long.content_hash())
+    fresh = chunk_metadata(short, chunk_paper(short)[0], short.content_hash())
+    assert paper_from_metadata(expand(stale | fresh)) == paper_from_metadata(expand(fresh))
+    layout3 = layout3_metadata(long, chunk_paper(long)[0], long.content_hash())
+    assert expand(layout3 | fresh) == expand(fresh)  # layout 3's keys left over are not read
+
+
+def _write_old_layout(index: PaperIndex, path, layout: str = "llama-index") -> None:
+    """Write papers as askpapers did before: "llama-index": every field (empty ones as ''), the
+    text as the document, and llama-index's node keys (`_node_content` repeats the metadata);
+    "layout3": every field as a key of its own on every chunk, no document."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
@@ -88,7 +111,11 @@ def _write_old_layout(index: PaperIndex, path) -> None:
         chunks = chunk_paper(paper)
         vectors = model.embed([c.text for c in chunks])
         for chunk, vector in zip(chunks, vectors):
-            meta = {k: v for k, v in chunk_metadata(paper, chunk, paper.content_hash(), 1).items() if k != SPAN}
+            if layout == "layout3":
+                index.collection._collection.upsert(ids=[chunk.chunk_id], embeddings=[vector.tolist()],
+                                                    metadatas=[layout3_metadata(paper, chunk, paper.content_hash(), 1)])
+                continue
+            meta = {k: v for k, v in layout3_metadata(paper, chunk, paper.content_hash(), 1).items() if k != SPAN}
             meta |= {k: meta.get(k, d) for k, d in (("authors", "[]"), ("categories", "[]"), ("date", paper.date or ""),
                                                      ("arxiv_id", paper.arxiv_id or ""), ("doi", paper.doi or ""),
                                                      ("url", paper.url or ""))}
@@ -109,8 +136,9 @@ def _papers(index: PaperIndex) -> dict:
             for i, pid in enumerate(side.table.ids)}
 
 
+@pytest.mark.parametrize("layout", ["llama-index", "layout3"])
 @pytest.mark.parametrize("fresh_reader", [False, True])
-def test_an_old_layout_index_opens_and_updates_like_a_new_one(tmp_path, fresh_reader):
+def test_an_old_layout_index_opens_and_updates_like_a_new_one(tmp_path, fresh_reader, layout):
     first = write_jsonl(tmp_path / "a.jsonl", _records())
     changed = _records()
     changed[0]["abstract"] = "A short rewrite: glaciers shrink."  # fewer chunks than before
@@ -119,8 +147,8 @@ def test_an_old_layout_index_opens_and_updates_like_a_new_one(tmp_path, fresh_re
     second = write_jsonl(tmp_path / "b.jsonl", changed)
 
     old = PaperIndex(make_settings(tmp_path / "old"))
-    _write_old_layout(old, first)
-    assert all("_node_content" in m for m in _raw(old)["metadatas"])
+    _write_old_layout(old, first, layout)
+    assert all(("_node_content" in m) == (layout == "llama-index") and "version" not in m for m in _raw(old)["metadatas"])
     new = PaperIndex(make_settings(tmp_path / "new"))
     ingest([first], index=new, progress=False)
     assert _papers(old) == _papers(new)  # the old layout reads the same
@@ -132,10 +160,11 @@ def test_an_old_layout_index_opens_and_updates_like_a_new_one(tmp_path, fresh_re
         old, new = PaperIndex(old.settings), PaperIndex(new.settings)
     assert _papers(old) == _papers(new)
     raw = _raw(old)
-    assert all(not set(LEGACY_KEYS) & set(m) for m in raw["metadatas"])  # every paper was rewritten: no old key left
+    for m in raw["metadatas"]:  # every paper was rewritten: no key of an older layout left
+        assert not (set(LEGACY_KEYS) | set(LAYOUT3_KEYS) - {"title_key"}) & set(m) and "version" in m
     for index in (old, new):  # the glacier abstract shrank to one part: its old second part is gone
         (first,) = _raw(index, ids=["arxiv:2401.00001#0"])["metadatas"]
-        assert "abstract_2" not in first and "abstract_parts" not in first
+        assert "abstract_2" not in first and "record_2" not in first and first["record_parts"] == 1
     assert len(raw["ids"]) == old.collection.count() == new.collection.count()
     assert ingest([second], index=old, progress=False).unchanged == 4  # and it is seen as up to date
 
@@ -148,5 +177,5 @@ def test_disk_per_component_adds_up(tmp_path):
     result = measure(tmp_path / "idx", keys=True)
     assert (result["papers"], result["chunks"]) == (3, index.collection.count())
     assert result["total_bytes"] == sum(result["components"].values()) > 0
-    assert result["components"]["side index"] > 0 and result["metadata_keys"]["abstract"] > len(LONG[:900])
+    assert result["components"]["side index"] > 0 and result["metadata_keys"]["record"] > len(LONG)
     assert "| **total** |" in table(result)

@@ -180,15 +180,16 @@ class ChromaConnection:
         return []
 
     # --- writes
-    def upsert(self, nodes: list, drop_keys: tuple[str, ...] = ()) -> None:
+    def upsert(self, nodes: list, drop_keys: tuple[str, ...] = (), new_ids: frozenset[str] = frozenset()) -> None:
         """Write chunks (llama-index nodes: id, metadata, embedding), replacing any stored chunk of the
         same id, in the lean layout of ingest/store/codec.py: the metadata as given, no document.
 
-        Chroma's upsert merges metadata: a key the new metadata lacks stays. So every optional or
-        legacy key the chunk does not set is sent as None (removed), as are `drop_keys` (e.g. the
-        `src:` flag of a removed source). An old chunk's document stays, unread: its `span` says
-        where the passage is. Writing the new version before deleting anything is what keeps a
-        killed re-ingest from losing a paper's merged record (see ingest/pipeline.py).
+        Chroma's upsert merges metadata: a key the new metadata lacks stays. So every key of the
+        layouts the chunk does not set is sent as None (removed), as are `drop_keys` (e.g. the
+        `src:` flag of a removed source), except for `new_ids`, chunks the caller knows are not
+        stored (each cleared key costs a lookup: 0.5 s per 1,500 chunks at 100k papers). An old
+        chunk's document stays, unread. Writing the new version before deleting anything is what
+        keeps a killed re-ingest from losing a paper's merged record (see ingest/pipeline.py).
         """
         from .codec import cleared_keys
 
@@ -196,7 +197,8 @@ class ChromaConnection:
         step = self._client.get_max_batch_size()
         for start in range(0, len(nodes), step):
             part = nodes[start : start + step]
-            metadatas = [dict(node.metadata) | cleared_keys(node.metadata, legacy) | {k: None for k in drop_keys}
+            metadatas = [dict(node.metadata) if node.node_id in new_ids else
+                         dict(node.metadata) | cleared_keys(node.metadata, legacy) | {k: None for k in drop_keys}
                          for node in part]
             self.collection.upsert(ids=[n.node_id for n in part], embeddings=[n.get_embedding() for n in part],
                                    metadatas=metadatas)
@@ -217,12 +219,13 @@ class ChromaConnection:
 
 
 class LeanCollection:
-    """The chromadb collection, except that `get` returns each chunk's document (its text as
-    embedded: title, newline, passage) rebuilt from the metadata when the lean layout stored none.
+    """The chromadb collection, except that `get` returns each chunk's metadata as layout 3 reads it
+    (`codec.expand`) and its document (its text as embedded: title, newline, passage) rebuilt from
+    the metadata when the lean layout stored none.
 
-    A passage is a span of its paper's abstract, which chunk 0 carries: when a page of results
-    lacks a paper's chunk 0, its abstract is fetched by id (one more call per page at most).
-    Everything else is the chromadb collection's own.
+    A passage is a span of its paper's abstract, and in layout 4 only chunk 0 carries the title:
+    when a page of results lacks a paper's chunk 0, it is fetched by id (one more call per page at
+    most). Everything else is the chromadb collection's own.
     """
 
     def __init__(self, collection) -> None:
@@ -233,12 +236,16 @@ class LeanCollection:
 
     def get(self, ids=None, where=None, limit=None, offset=None, where_document=None,
             include=("metadatas", "documents")) -> dict:
+        from .codec import expand
+
         include = list(include)
         asked_metadatas = "metadatas" in include
         if "documents" in include and not asked_metadatas:
             include.append("metadatas")
         res = self._collection.get(ids=ids, where=where, limit=limit, offset=offset, where_document=where_document,
                                    include=include)
+        if "metadatas" in include:
+            res["metadatas"] = [expand(m) for m in res["metadatas"]]
         if "documents" in include:
             res["documents"] = self._documents(res["metadatas"], res["documents"])
         if not asked_metadatas:
@@ -247,15 +254,21 @@ class LeanCollection:
 
     def _documents(self, metadatas: list[dict], documents: list[str | None]) -> list[str | None]:
         from ..chunking import chunk_id
-        from .codec import SPAN, abstract_of, document_of
+        from .codec import PASSAGE, SPAN, abstract_of, document_of, expand
 
-        abstracts = {m["paper_id"]: abstract_of(m) for m in metadatas if int(m.get("chunk") or 0) == 0}
-        missing = sorted({m["paper_id"] for m in metadatas if SPAN in m and m["paper_id"] not in abstracts})
+        firsts = {m["paper_id"]: m for m in metadatas if int(m.get("chunk") or 0) == 0}
+        missing = sorted({m["paper_id"] for m in metadatas if (SPAN in m or PASSAGE in m) and m["paper_id"] not in firsts})
         for start in range(0, len(missing), 1000):
-            firsts = [chunk_id(pid, 0) for pid in missing[start : start + 1000]]
-            for meta in self._collection.get(ids=firsts, include=["metadatas"])["metadatas"]:
-                abstracts[meta["paper_id"]] = abstract_of(meta)
-        return [document_of(meta, doc, abstracts.get(meta["paper_id"], "")) for meta, doc in zip(metadatas, documents)]
+            ids = [chunk_id(pid, 0) for pid in missing[start : start + 1000]]
+            for meta in self._collection.get(ids=ids, include=["metadatas"])["metadatas"]:
+                meta = expand(meta)
+                firsts[meta["paper_id"]] = meta
+        docs = []
+        for meta, doc in zip(metadatas, documents):
+            first = firsts.get(meta["paper_id"], {})
+            title = meta.get("title") or first.get("title", "")
+            docs.append(document_of(meta | {"title": title}, doc, abstract_of(first)))
+        return docs
 
 
 def is_transient(exc: Exception) -> bool:

@@ -1,16 +1,31 @@
 """How a paper and its chunks are written as flat Chroma metadata, and read back.
 
-Chroma accepts only scalar metadata, so lists are JSON strings, and each category and source
-also becomes a boolean key (`cat:cs.CL`, `src:page.txt`) that `where` filters can test
-(`$contains` on a string is not a substring match).
+Chroma accepts only scalar metadata, so lists are JSON, and each category and source also
+becomes a boolean key (`cat:cs.CL`, `src:page.txt`) that `where` filters can test (`$contains`
+on a string is not a substring match).
 
-Lean layout (format 3): Chroma stores every metadata value in a row and again in an index, so a
-chunk carries only what filters, answers and the page need, once. Empty fields are left out, and
-so are fields the rest determines (`arxiv_id` from an `arxiv:` paper id, its abs `url`, `date`
-from `date_ord`); no document is stored: a chunk's passage is `abstract[start:end]` of its
-paper's chunk 0, recorded as one int `span` (see `passage_of`). Older indexes (llama-index's
-`_node_content`/`doc_id`/... keys, every field, the text as the document) read the same, and a
-rewritten chunk drops the old keys (`cleared_keys`).
+Chroma's SQLite keeps every string, int and float value in a row *and* in a B-tree index
+(`embedding_metadata_{string,int,float}_value`; booleans have no index), and it cannot be told
+not to: a collection schema that disables a key's index only refuses filters on it. Into a large
+library every such value is an insert at a random place of a large index (writing 352 MB of
+pages for 1,000 papers into 100k with 16 keys a chunk). So the layout keeps as values only what
+filters and lookups need, and packs the rest.
+
+Layout 4 (current). Every chunk: `paper_id`, `chunk`, `n_chunks`, `date_ord`, `added` (filters,
+lookups by id; the small ints cost little: equal values append to one index page), the filter
+flags, and `version` = "<content hash> <start> <end>": which version of the paper the chunk is,
+and where its passage lies in the abstract (or only the hash, plus `passage`, for a passage
+that is not a slice of it). Chunk 0 also carries `title_key` (title lookups of older side
+indexes) and the paper's record as one JSON object (title, abstract and the non-empty fields the
+rest does not determine) in parts of at most PART_BYTES: `record`, `record_2`, ... and
+`record_parts` (when more than one). The other chunks carry no record: readers take it from the
+side index, or from chunk 0.
+
+`expand` turns a stored metadata of any layout into the layout-3 dict the rest of askpapers
+reads (`title`, `abstract`, `content_hash`, `span`, ...), so readers never see the packing.
+Layout 3 (every field as its own key on every chunk, the abstract in `abstract`, `abstract_2`, ...,
+the passage as int `span`) and older llama-index layouts (`_node_content`, the text as the
+document) read the same; a rewritten chunk drops the keys of older layouts (`cleared_keys`).
 """
 
 from __future__ import annotations
@@ -40,6 +55,12 @@ PART_BYTES = 900
 ABSTRACT = "abstract"
 ABSTRACT_PARTS = "abstract_parts"
 CLEARED_PARTS = 8  # continuation keys a rewrite of chunk 0 clears (reads never go past abstract_parts)
+VERSION = "version"  # layout 4: "<content hash> <start> <end>", or "<content hash>" with `passage`
+RECORD = "record"  # layout 4, chunk 0: the record as JSON, in parts (`record_2`, ..., `record_parts`)
+RECORD_PARTS = "record_parts"
+# the keys of layout 3 that layout 4 packs or leaves out: a chunk rewritten in layout 4 clears them
+LAYOUT3_KEYS = ("title", "title_key", "content_hash", *OPTIONAL_KEYS, ABSTRACT, ABSTRACT_PARTS,
+                *(f"{ABSTRACT}_{i}" for i in range(2, CLEARED_PARTS + 1)))
 
 
 @dataclass
@@ -78,46 +99,76 @@ def iso_date(ordinal: int) -> str | None:
 
 
 def chunk_metadata(paper: Paper, chunk: Chunk, content_hash: str, added: int = 0) -> dict[str, Any]:
-    """Flat metadata of one chunk: the paper's record (without what the rest determines), the
-    filter keys, where its passage lies, and `added`, when the paper first entered the index (an
-    int: Chroma indexes every string). The abstract rides on chunk 0 only."""
+    """Flat metadata of one chunk in layout 4 (see the module docstring): filter and lookup keys,
+    its version and passage span, and on chunk 0 the title key and the packed record."""
     ordinal = date_ord(paper.date)
     meta: dict[str, Any] = {
         "paper_id": paper.paper_id,
         "chunk": chunk.index,
         "n_chunks": chunk.count,
-        "title": paper.title,
-        "title_key": paper.title_key,
-        "content_hash": content_hash,
         "date_ord": ordinal,
         ADDED: int(added),
     }
-    optional = {
-        "authors": json.dumps(paper.authors) if paper.authors else None,
-        "date": paper.date if paper.date != iso_date(ordinal) else None,
-        "categories": json.dumps(paper.categories) if paper.categories else None,
-        "arxiv_id": paper.arxiv_id if paper.paper_id != f"arxiv:{paper.arxiv_id}" else None,
-        "doi": paper.doi,
-        "url": paper.url if paper.url != (paper.arxiv_id and ARXIV_ABS_URL.format(paper.arxiv_id)) else None,
-        "sources": json.dumps([[s.name, s.date] for s in paper.sources]) if paper.sources else None,
-    }
-    meta.update({k: v for k, v in optional.items() if v})
-    if chunk.index == 0 and paper.abstract:
-        parts = utf8_parts(paper.abstract, PART_BYTES)
-        meta[ABSTRACT] = parts[0]
-        meta.update({f"{ABSTRACT}_{i}": part for i, part in enumerate(parts[1:], start=2)})
-        if len(parts) > 1:
-            meta[ABSTRACT_PARTS] = len(parts)
     start = paper.abstract.find(chunk.passage)
     if start >= 0:
-        meta[SPAN] = start << 32 | (start + len(chunk.passage))
+        meta[VERSION] = f"{content_hash} {start} {start + len(chunk.passage)}"
     else:
+        meta[VERSION] = content_hash
         meta[PASSAGE] = chunk.passage
+    if chunk.index == 0:
+        meta["title_key"] = paper.title_key
+        parts = utf8_parts(json.dumps(_record_fields(paper, ordinal), ensure_ascii=False,
+                                      separators=(",", ":")), PART_BYTES)
+        meta[RECORD] = parts[0]
+        meta.update({f"{RECORD}_{i}": part for i, part in enumerate(parts[1:], start=2)})
+        meta[RECORD_PARTS] = len(parts)  # always: a rewrite over a chunk with more parts reads only these
     for cat in paper.categories:
         meta[CAT_PREFIX + cat] = True
     for src in paper.sources:
         meta[SRC_PREFIX + src.name] = True
     return meta
+
+
+def _record_fields(paper: Paper, ordinal: int) -> dict[str, Any]:
+    """The record chunk 0 packs: title, abstract and the fields set that the rest does not determine."""
+    fields = {
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": paper.authors,
+        "date": paper.date if paper.date != iso_date(ordinal) else None,
+        "categories": paper.categories,
+        "arxiv_id": paper.arxiv_id if paper.paper_id != f"arxiv:{paper.arxiv_id}" else None,
+        "doi": paper.doi,
+        "url": paper.url if paper.url != (paper.arxiv_id and ARXIV_ABS_URL.format(paper.arxiv_id)) else None,
+        "sources": [[s.name, s.date] for s in paper.sources],
+    }
+    return {k: v for k, v in fields.items() if v}
+
+
+def expand(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored chunk's metadata as layout 3 reads it (see the module docstring): layout 4 unpacked
+    (`content_hash`, `span`, and on chunk 0 the record's fields, the abstract as `abstract`);
+    older layouts as they are. Keys of an older layout left on a layout-4 chunk are ignored."""
+    if not meta or VERSION not in meta:
+        return meta
+    out = {k: v for k, v in meta.items() if k not in LAYOUT3_KEYS and k != VERSION and not k.startswith(RECORD)}
+    version = str(meta[VERSION]).split(" ")
+    out["content_hash"] = version[0]
+    if len(version) == 3:
+        out[SPAN] = int(version[1]) << 32 | int(version[2])
+    elif PASSAGE in meta:
+        out[PASSAGE] = meta[PASSAGE]
+    if RECORD in meta:
+        out["title_key"] = meta.get("title_key") or ""
+        n = int(meta.get(RECORD_PARTS) or 1)
+        packed = meta[RECORD] + "".join(meta.get(f"{RECORD}_{i}", "") for i in range(2, n + 1))
+        try:
+            record = json.loads(packed)
+        except ValueError:
+            record = {}  # a part missing: the chunk reads as one without its record
+        out.update({k: v for k, v in record.items() if k != "abstract"})
+        out[ABSTRACT] = record.get("abstract") or ""
+    return out
 
 
 def utf8_parts(text: str, limit: int) -> list[str]:
@@ -140,11 +191,12 @@ def abstract_of(meta: dict[str, Any]) -> str:
 
 
 def cleared_keys(meta: dict[str, Any], legacy: bool = True) -> dict[str, None]:
-    """The optional keys (and with `legacy`, the keys of older layouts) that `meta` does not set,
-    as None: Chroma's upsert removes them from a stored chunk."""
-    keys = [*OPTIONAL_KEYS, *(LEGACY_KEYS if legacy else ())]
-    if meta.get("chunk") == 0:
-        keys += [ABSTRACT, ABSTRACT_PARTS, *(f"{ABSTRACT}_{i}" for i in range(2, CLEARED_PARTS + 1))]
+    """The keys a stored chunk may hold that `meta` does not set (layout 3's, layout 4's optional
+    ones, and with `legacy` llama-index's), as None: Chroma's upsert removes them from the stored
+    chunk. Only worth sending for a chunk that is stored: each one costs a lookup in Chroma
+    (`expand` reads a layout-4 chunk right whatever stale keys it still has)."""
+    keys = [*LAYOUT3_KEYS, *(LEGACY_KEYS if legacy else ()), PASSAGE, RECORD, RECORD_PARTS,
+            *(f"{RECORD}_{i}" for i in range(2, CLEARED_PARTS + 1))]
     return {k: None for k in keys if k not in meta}
 
 
@@ -172,16 +224,23 @@ def paper_from_metadata(meta: dict[str, Any]) -> Paper:
     arxiv_id = meta.get("arxiv_id") or (paper_id.split(":", 1)[1] if paper_id.startswith("arxiv:") else None)
     return Paper(
         paper_id=paper_id,
-        title=meta["title"],
+        title=meta.get("title") or "",  # "": a chunk other than 0 in layout 4 (the record rides on chunk 0)
         abstract=abstract_of(meta),
-        authors=json.loads(meta.get("authors") or "[]"),
+        authors=_listed(meta.get("authors")),
         date=meta.get("date") or iso_date(int(meta.get("date_ord") or 0)),
-        categories=json.loads(meta.get("categories") or "[]"),
+        categories=_listed(meta.get("categories")),
         arxiv_id=arxiv_id,
         doi=meta.get("doi") or None,
         url=meta.get("url") or None,  # None: the arXiv abs page when there is an arXiv id (Paper sets it)
-        sources=[Source(name, d) for name, d in json.loads(meta.get("sources") or "[]")],
+        sources=[Source(name, d) for name, d in _listed(meta.get("sources"))],
     )
+
+
+def _listed(value: Any) -> list:
+    """A list field as layout 3 stores it (a JSON string) or as `expand` gives layout 4's (a list)."""
+    if isinstance(value, list):
+        return value
+    return json.loads(value or "[]")
 
 
 def added_time(meta: dict[str, Any]) -> int:
@@ -197,6 +256,7 @@ def stored_papers(rows: list[tuple[str, dict[str, Any]]]) -> dict[str, StoredPap
     another chunk count: a kill while the paper was re-chunked) mark the paper incomplete."""
     found: dict[str, StoredPaper] = {}
     for cid, meta in rows:
+        meta = expand(meta)  # (a no-op on rows read through ChromaConnection)
         pid = meta["paper_id"]
         sp = found.get(pid)
         if sp is None or meta.get("content_hash") != sp.content_hash or (

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..chunking import chunk_id, parse_chunk_id
+from ..chunking import parse_chunk_id
 from ..faults import kill_point
 from .codec import stored_papers
+from .lookup import candidate_chunks
 from .side import Journal, JournalState, SideIndex, read_journal
 from .side.build import papers_from_chunks
 from .side.store import commit_changes, empty
@@ -117,13 +118,15 @@ def _finish_replacements(index: PaperIndex, journal: JournalState, current: Side
 
 
 def _candidate_chunks(journal: JournalState, current: SideIndex, paper_ids) -> list[str]:
-    """Every chunk id these papers can have in Chroma: below their committed span, or journaled
-    when written (every journaled chunk's paper is journaled with it)."""
+    """lookup.candidate_chunks of these papers, with the journal's chunk ids (every journaled
+    chunk's paper is journaled with it)."""
     wanted = set(paper_ids)
-    ids = {cid for cid in journal.chunks if parse_chunk_id(cid)[0] in wanted}
-    for pid in wanted:
-        ids.update(chunk_id(pid, n) for n in range(current.span(pid)))
-    return sorted(ids)
+    journaled: dict[str, list[str]] = {}
+    for cid in journal.chunks:
+        pid = parse_chunk_id(cid)[0]
+        if pid in wanted:
+            journaled.setdefault(pid, []).append(cid)
+    return candidate_chunks(current, wanted, journaled)
 
 
 def _chunks_by_ids(index: PaperIndex, ids: list[str], include: list[str] | None = None):

@@ -228,7 +228,8 @@ class PaperIndex:
             return view.title_ids(keys, self._rows_by_ids)
         out: dict[str, set[str]] = {}
         for _cid, meta in self._where_rows("title_key", keys):
-            out.setdefault(meta["title_key"], set()).add(meta["paper_id"])
+            if meta.get("title_key"):  # (a stale key on a chunk rewritten in layout 4 reads as none)
+                out.setdefault(meta["title_key"], set()).add(meta["paper_id"])
         return {k: sorted(v) for k, v in out.items()}
 
     def title_only_ids(self, keys: list[str]) -> dict[str, list[str]]:
@@ -249,10 +250,12 @@ class PaperIndex:
             self.chroma.delete(chunk_ids)
 
     def write_chunks(self, items: list[tuple[Paper, Chunk, str, list[float]]],
-                     added: dict[str, int] | None = None, drop_keys: tuple[str, ...] = ()) -> None:
+                     added: dict[str, int] | None = None, drop_keys: tuple[str, ...] = (),
+                     new_ids: frozenset[str] = frozenset()) -> None:
         """Write chunks (paper, chunk, content hash, embedding) as llama-index nodes; a stored chunk of
         the same id is replaced. `added` gives a paper's first-added time (papers absent: now);
-        `drop_keys` are metadata keys to remove from the stored chunks (see ChromaConnection.upsert)."""
+        `drop_keys` are metadata keys to remove from the stored chunks; `new_ids`, chunk ids known
+        not to be stored (no keys to remove: see ChromaConnection.upsert)."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         added, now = added or {}, int(time.time())
@@ -267,7 +270,7 @@ class PaperIndex:
             self.begin_write()
             self._record([paper.paper_id for paper, *_rest in items], [node.node_id for node in nodes],
                          {paper.paper_id: paper.title_key for paper, *_rest in items})
-            self.chroma.upsert(nodes, drop_keys)
+            self.chroma.upsert(nodes, drop_keys, new_ids)
 
     def papers_with_source(self, name: str) -> dict[str, StoredPaper]:
         """The stored papers read from the source file `name` (asks Chroma, not the side index, so

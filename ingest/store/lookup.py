@@ -94,12 +94,17 @@ class LookupView:
         return {k: sorted(set(v)) for k, v in out.items() if v}
 
     def candidate_chunks(self, paper_ids: list[str]) -> list[str]:
-        """Every chunk id an unsure paper can have in Chroma: below its committed span, or journaled."""
-        ids: set[str] = set()
-        for pid in paper_ids:
-            ids.update(self.unsure.get(pid, ()))
-            ids.update(chunk_id(pid, n) for n in range(self.side.span(pid)))
-        return sorted(ids)
+        return candidate_chunks(self.side, paper_ids, self.unsure)
+
+
+def candidate_chunks(side: SideIndex, paper_ids: Iterable[str], journaled: dict[str, Iterable[str]]) -> list[str]:
+    """Every chunk id these papers can have in Chroma: below their committed span in `side`, or
+    journaled when written (`journaled`: paper id -> its chunk ids in the journal)."""
+    ids: set[str] = set()
+    for pid in set(paper_ids):
+        ids.update(journaled.get(pid, ()))
+        ids.update(chunk_id(pid, n) for n in range(side.span(pid)))
+    return sorted(ids)
 
 
 def open_view(base: Path, meta: dict, count, current: SideIndex | None) -> LookupView | None:

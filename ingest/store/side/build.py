@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..codec import added_time, paper_from_metadata, passage_of
+from ..codec import added_time, expand, paper_from_metadata, passage_of
 from .segment import PaperRow
 
 # A record key, present only on a paper whose chunks are of two versions (an ingest killed between
@@ -71,6 +71,7 @@ def papers_from_chunks(rows: Iterable[tuple]) -> list[PaperRow]:
     """
     papers: dict[str, _Parts] = {}
     for _cid, meta, doc, vector in rows:
+        meta = expand(meta)  # (rows read through ChromaConnection are expanded already: then a no-op)
         papers.setdefault(meta["paper_id"], _Parts()).add(int(meta.get("chunk") or 0), meta, doc, vector)
     return [_paper(parts) for parts in papers.values()]
 
