@@ -416,3 +416,30 @@ def test_sample_pages_listing_without_positional_encodings_skips_new_encodings(s
     cited = {c.title for c in answer.citations}
     assert cited and all("Without Positional" in t for t in cited), cited
     _check_grounded(answer)
+
+
+def test_claim_is_answered_by_the_paper_whose_abstract_says_most_of_its_terms():
+    from assistant.evidence import Evidence, term_sets
+    from assistant.extractive import Decision, ExtractiveAnswerer
+    from assistant.retrieval import Hit
+
+    claim = "Statin use lowers the risk of dementia in older adults."
+    near = Hit("a", "Statins and Cholesterol", "Statin use lowers cholesterol in mice.", 0.0, None, [],
+               None, [], "")
+    full = Hit("b", "Dementia in Older Adults", "We followed 4,000 older adults. Statin users had a lower risk of "
+               "dementia.", 0.0, None, [], None, [], "")
+
+    class Scorer:  # retrieval ranked the near miss first, and its one sentence reads a little closer
+        def terms(self, text):
+            return {t: 1.0 for t in term_sets([text])[0]}
+
+        def score(self, question, hits):
+            return [Evidence(0, 0, "Statin use lowers cholesterol in mice.", 0.7, 0.3, 0.61),
+                    Evidence(1, 1, "Statin users had a lower risk of dementia.", 0.7, 0.6, 0.60)]
+
+    answerer = ExtractiveAnswerer(Scorer())
+    answerer.decide = lambda *a, **k: Decision(False, 1.0, "answerable")
+    answer = answerer.answer(claim, [near, full])
+    assert [c.paper_id for c in answer.citations] == ["b"]  # its abstract has the dementia, the older adults
+    # a question is still answered by the best sentence (and retrieval's order)
+    assert [c.paper_id for c in answerer.answer("What do statins lower?", [near, full]).citations] == ["a"]
