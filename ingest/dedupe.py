@@ -12,7 +12,9 @@ title (``Paper.title_key``). Rules for a merge:
   updated version, e.g. a revised abstract);
 * metadata (authors, categories, date, doi, url): the winner's, with gaps filled from the
   other record (``Paper.merge_sources``);
-* sources: every source of both records, first-seen order, no repeats.
+* sources: every source of both records, first-seen order, no repeats; a source keeps the
+  digest of the last record read from it (`Source.digest`: what a later ingest of the same
+  input compares, see ingest/pipeline.py `_absorbed`).
 
 Matching is not transitive across merges: a record joins the paper with its ``paper_id`` if
 there is one, otherwise the first paper with its title. The input papers are not modified.
@@ -25,7 +27,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable
 
-from ingest.records import Paper, is_title_id
+from ingest.records import Paper, is_title_id, merged_sources
 
 __all__ = ["MergeCounts", "dedupe", "merge_records"]
 
@@ -91,8 +93,8 @@ def merge_records(earlier: Paper, later: Paper) -> Paper:
         merged, other = _copy(later), earlier
     else:
         merged, other = _copy(earlier), later
-    merged.sources = list(earlier.sources) + [s for s in later.sources if s not in earlier.sources]
     merged.merge_sources(other)
+    merged.sources = merged_sources(earlier.sources, later.sources)  # (each file's latest record digest)
     if later.title:
         merged.title = later.title
     if later.abstract:

@@ -29,7 +29,7 @@ from .dedupe import MergeCounts, dedupe, merge_records
 from .faults import kill_point
 from .progress import NoProgress, Progress, make_progress
 from .readers import stream_paths
-from .records import ARXIV_ABS_URL, Paper, ReadError, is_title_id
+from .records import ARXIV_ABS_URL, Paper, ReadError, Source, is_title_id
 from .settings import Settings
 from .store import PaperIndex, StoredPaper
 
@@ -94,6 +94,10 @@ class RunState:
     def touched(self, paper_id: str) -> bool:
         return paper_id in self.outcome
 
+    def changed(self, paper_id: str) -> bool:
+        """Whether this run wrote the paper (a paper it only found unchanged was not)."""
+        return self.outcome.get(paper_id, 0) > 0
+
     def record(self, paper_id: str, outcome: str) -> None:
         self.outcome[paper_id] = max(self.outcome.get(paper_id, 0), OUTCOMES.index(outcome))
 
@@ -132,6 +136,24 @@ def _merged(new: Paper, old: Paper) -> Paper:
     return merged
 
 
+def _absorbed(new: Paper, old: Paper) -> bool:
+    """Whether every record merged into `new` was read from its file before, unchanged, into the
+    stored `old` (each source with the same digest). Then `old` already holds what they say, with
+    what later records of the run that stored it said after them: re-reading an input whose papers
+    fall in several read parts (a title-only page record in one, the arXiv record in a later one)
+    leaves every paper as it is, instead of letting the earlier part's record win for a while."""
+    digests = {s: s.digest for s in old.sources}
+    return bool(new.sources) and all(s.digest and digests.get(s) == s.digest for s in new.sources)
+
+
+def _record_changed(new: Paper, old: Paper) -> bool:
+    """Whether a file gave another record than the one stored from it (e.g. corrected authors or
+    date: what the content hash, title and abstract only, does not see). Sources stored without a
+    digest (before digests were kept) are not compared."""
+    digests = {s: s.digest for s in old.sources}
+    return any(s.digest and digests.get(s) and digests[s] != s.digest for s in new.sources)
+
+
 def _first_added(stored: dict[str, StoredPaper], olds_of: dict[str, list[str]]) -> dict[str, int]:
     """When each stored paper was first added: its own time, or the earliest of the title-only
     records it replaces (0, unknown, for papers written before the time was recorded)."""
@@ -151,6 +173,9 @@ def read_batches(paths: Iterable[str | Path], on_error: Callable[[ReadError], No
     papers: list[Paper] = []
     bar.phase("reading files", unit="records")
     for _path, part, errors, last in stream_paths(paths, batch):
+        for p in part:  # each record as its file gave it (see Source.digest)
+            digest = p.record_digest()
+            p.sources = [Source(s.name, s.date, digest) for s in p.sources]
         report.records_read += len(part)
         bar.advance(len(part))
         papers.extend(part)
@@ -253,14 +278,21 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
     added = _first_added(stored, olds_of)  # a rewritten paper keeps the time it was first added
     sources_only: list[tuple[Paper, StoredPaper]] = []
     for p in papers:
-        for old_id in [p.paper_id, *olds_of.get(p.paper_id, [])]:
+        own = stored.get(p.paper_id)
+        if own is not None and not run.changed(p.paper_id) and _absorbed(p, own.paper):
+            p = own.paper  # read before, unchanged: the stored paper holds it as it should (see _absorbed)
+            olds = olds_of.get(p.paper_id, [])
+        else:
+            olds = [p.paper_id, *olds_of.get(p.paper_id, [])]
+        for old_id in olds:
             if old_id in stored:  # a version this run wrote merges as two records of one batch do
                 old = stored[old_id].paper
                 p = merge_records(old, p) if run.touched(old_id) else _merged(p, old)
         current = stored.get(p.paper_id)
         if current is None or not current.complete or current.content_hash != p.content_hash():
             to_embed.append((p, current.chunk_ids if current is not None else []))
-        elif set(p.sources) != set(current.paper.sources) or p.categories != current.paper.categories:
+        elif (set(p.sources) != set(current.paper.sources) or p.categories != current.paper.categories
+              or _record_changed(p, current.paper)):
             sources_only.append((p, current))
         else:
             run.record(p.paper_id, "unchanged")
@@ -281,7 +313,8 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
             continue
         index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks], added)  # same ids: in place
         kill_point("rewritten")
-        run.record(p.paper_id, "sources_updated")
+        same_files = set(p.sources) == set(current.paper.sources) and p.categories == current.paper.categories
+        run.record(p.paper_id, "updated" if same_files else "sources_updated")
 
     if to_embed:
         bar.phase("loading the embedding model")  # the first use in a process loads it and the chunker (seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -80,10 +81,15 @@ def is_title_id(paper_id: str) -> bool:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a paper was seen: the file it came from and, for dated pages, the page date."""
+    """Where a paper was seen: the file it came from and, for dated pages, the page date.
+
+    `digest` fingerprints the record as that file gave it (`Paper.record_digest`, set when it is
+    read): a later ingest that reads the same record from the same file again knows the stored
+    paper holds it already. It is not part of a source's identity (equality ignores it)."""
 
     name: str
     date: str | None = None
+    digest: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # file names may hold undecodable bytes (surrogate-escaped by Python)
@@ -93,6 +99,19 @@ class Source:
 
     def label(self) -> str:
         return f"{self.name} ({self.date})" if self.date else self.name
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "date": self.date} | ({"digest": self.digest} if self.digest else {})
+
+    def to_list(self) -> list:
+        return [self.name, self.date] + ([self.digest] if self.digest else [])
+
+    @classmethod
+    def from_stored(cls, value) -> "Source":
+        """A source as `to_dict` or `to_list` stored it (older records: no digest)."""
+        if isinstance(value, dict):
+            return cls(value["name"], value.get("date"), value.get("digest"))
+        return cls(*value[:3])
 
 
 @dataclass
@@ -130,14 +149,17 @@ class Paper:
     def title_key(self) -> str:
         return title_key(self.title)
 
+    def record_digest(self) -> str:
+        """A fingerprint of the record as read (its fields, not its sources): see Source.digest."""
+        fields = [getattr(self, f) for f in _PAPER_FIELDS]
+        return hashlib.sha1(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()[:12]
+
     def content_hash(self) -> str:
         """Changes when anything that is embedded changes (title or abstract)."""
         return hashlib.sha1(f"{self.title}\n{self.abstract}".encode()).hexdigest()[:16]
 
     def merge_sources(self, other: "Paper") -> None:
-        for src in other.sources:
-            if src not in self.sources:
-                self.sources.append(src)
+        self.sources = merged_sources(self.sources, other.sources)
         if not self.authors and other.authors:
             self.authors = list(other.authors)
         self.categories += [c for c in other.categories if c not in self.categories]
@@ -146,16 +168,27 @@ class Paper:
                 setattr(self, attr, getattr(other, attr))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"sources": [s.to_dict() for s in self.sources]}
 
     @classmethod
     def from_dict(cls, record: dict) -> Paper:
         """The paper `to_dict()` gave (other keys, such as a side-index record's passages, are ignored;
         sources may be dicts or [name, date] pairs)."""
         paper = cls(**{f: record[f] for f in _PAPER_FIELDS if f in record})
-        paper.sources = [Source(s["name"], s.get("date")) if isinstance(s, dict) else Source(*s)
-                         for s in record.get("sources") or []]
+        paper.sources = [Source.from_stored(s) for s in record.get("sources") or []]
         return paper
+
+
+def merged_sources(first: list[Source], then: list[Source]) -> list[Source]:
+    """Every source of both lists, first-seen order, no repeats; a source in both keeps the place
+    it had in `first` and the digest of `then` (the record read last from that file)."""
+    out = list(first)
+    for src in then:
+        if src not in out:
+            out.append(src)
+        elif src.digest:
+            out[out.index(src)] = src
+    return out
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 
-from ingest.dedupe import dedupe
+import pytest
+
+from ingest.dedupe import dedupe, merge_records
 from ingest.records import Paper, Source
 
 
@@ -111,3 +113,15 @@ def test_records_that_differ_only_by_control_characters_are_one_paper():
     merged = dedupe(papers)
     assert [p.title for p in merged] == ["Robust \ufffd Readers", "Robust Writers"]
     assert [s.name for s in merged[0].sources] == ["a.txt", "b.txt", "c.txt"]
+
+
+@pytest.mark.parametrize("later_has_arxiv", [False, True])
+def test_a_merged_source_keeps_the_digest_of_the_record_read_last(later_has_arxiv):
+    """One file read twice (say, edited in between): the merged paper's source carries the later
+    record's digest, whichever record gives the paper's identity."""
+    earlier = Paper(title="T", abstract="old", arxiv_id=None if later_has_arxiv else "2401.00001",
+                    sources=[Source("a.csv", None, "d-old"), Source("x.csv", None, "d-x")])
+    later = Paper(title="T", abstract="new", arxiv_id="2401.00001" if later_has_arxiv else None,
+                  sources=[Source("a.csv", None, "d-new")])
+    merged = merge_records(earlier, later)
+    assert [(s.name, s.digest) for s in merged.sources] == [("a.csv", "d-new"), ("x.csv", "d-x")]

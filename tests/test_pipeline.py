@@ -237,3 +237,48 @@ def test_a_big_input_commits_once_per_part(tmp_path, tiny_papers, monkeypatch):
     assert report.added == len(tiny_papers) == report.papers_total
     assert len(commits) == len(tiny_papers)
     assert len(index.side.table) == len(tiny_papers)
+
+
+PAGE = {"title": "Glacier radar sounding of ice shelves", "abstract": "Page version of the abstract about radar.",
+        "authors": "Alice Page", "update_date": "2020-01-01", "categories": "physics.geo-ph"}
+ARXIV = {"id": "2401.00001", "title": "Glacier radar sounding of ice shelves",
+         "abstract": "ArXiv version of the abstract about radar sounding.", "authors": "Bob Arxiv",
+         "update_date": "2024-02-02", "categories": "cs.LG"}
+
+
+@pytest.mark.parametrize("first, then", [
+    (PAGE, ARXIV),  # a title-only page record, then the arXiv record of its title
+    (dict(ARXIV, abstract="First version of the abstract."), ARXIV),  # one id, a revised abstract later
+])
+def test_rerunning_input_whose_paper_spans_read_parts_changes_nothing(tmp_path, first, then):
+    """A paper whose records fall in two read parts (an input over READ_BATCH records; one record
+    per part here) ends as when read in one part, and reading the same input again leaves every
+    chunk as it is and embeds nothing: each source keeps the digest of the record it gave, and a
+    record read again unchanged is already in the stored paper (before, the earlier part's record
+    won until the later part rewrote the paper back: two rewrites a run, and the page record's
+    authors and date kept in the end)."""
+    a, b = write_jsonl(tmp_path / "a.jsonl", [first]), write_jsonl(tmp_path / "b.jsonl", [then])
+    one = _index(tmp_path / "one")
+    ingest([a, b], index=one, progress=False)
+    parts = _index(tmp_path / "parts")
+    ingest([a, b], index=parts, progress=False, read_batch=1, write_batch=1)
+    assert _snapshot(parts) == _snapshot(one)
+    record = parts.side.record("arxiv:2401.00001")
+    assert (record["authors"], record["date"], record["abstract"]) == (["Bob Arxiv"], "2024-02-02", ARXIV["abstract"])
+    for _ in range(2):
+        report = ingest([a, b], index=parts, progress=False, read_batch=1, write_batch=1)
+        assert (report.chunks_embedded, report.unchanged, report.updated) == (0, 1, 0), report.summary()
+        assert _snapshot(parts) == _snapshot(one)
+
+
+def test_a_corrected_record_updates_its_paper_without_embedding(tmp_path):
+    """Authors or a date corrected in a file (title and abstract as before) reach the index on the
+    next ingest, reusing the stored vectors; the same file again is then unchanged."""
+    index = _index(tmp_path)
+    ingest([write_jsonl(tmp_path / "a.jsonl", [ARXIV])], index=index, progress=False)
+    fixed = write_jsonl(tmp_path / "a.jsonl", [dict(ARXIV, authors="Bob Arxiv, Carol Fix", update_date="2024-03-03")])
+    report = ingest([fixed], index=index, progress=False)
+    assert (report.updated, report.chunks_embedded) == (1, 0), report.summary()
+    record = index.side.record("arxiv:2401.00001")
+    assert (record["authors"], record["date"]) == (["Bob Arxiv", "Carol Fix"], "2024-03-03")
+    assert ingest([fixed], index=index, progress=False).unchanged == 1

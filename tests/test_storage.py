@@ -129,9 +129,15 @@ def _write_old_layout(index: PaperIndex, path, layout: str = "llama-index") -> N
 
 
 def _papers(index: PaperIndex) -> dict:
-    """What readers see: every paper's record with passages, and its filter fields."""
+    """What readers see: every paper's record with passages, and its filter fields (sources without
+    the digest of the record each gave: older layouts did not keep it)."""
     side = index.side
-    return {pid: (json.dumps(side.record(pid), sort_keys=True), side.table.n_chunks[i], side.table.date_ord[i],
+
+    def record(pid):
+        rec = side.record(pid)
+        return rec | {"sources": [{k: v for k, v in s.items() if k != "digest"} for s in rec["sources"]]}
+
+    return {pid: (json.dumps(record(pid), sort_keys=True), side.table.n_chunks[i], side.table.date_ord[i],
                   sorted(side.table.categories[i]), sorted(side.table.sources[i]))
             for i, pid in enumerate(side.table.ids)}
 

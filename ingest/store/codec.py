@@ -140,7 +140,7 @@ def _record_fields(paper: Paper, ordinal: int) -> dict[str, Any]:
         "arxiv_id": paper.arxiv_id if paper.paper_id != f"arxiv:{paper.arxiv_id}" else None,
         "doi": paper.doi,
         "url": paper.url if paper.url != (paper.arxiv_id and ARXIV_ABS_URL.format(paper.arxiv_id)) else None,
-        "sources": [[s.name, s.date] for s in paper.sources],
+        "sources": [s.to_list() for s in paper.sources],
     }
     return {k: v for k, v in fields.items() if v}
 
@@ -232,7 +232,7 @@ def paper_from_metadata(meta: dict[str, Any]) -> Paper:
         arxiv_id=arxiv_id,
         doi=meta.get("doi") or None,
         url=meta.get("url") or None,  # None: the arXiv abs page when there is an arXiv id (Paper sets it)
-        sources=[Source(name, d) for name, d in _listed(meta.get("sources"))],
+        sources=[Source.from_stored(s) for s in _listed(meta.get("sources"))],
     )
 
 
