@@ -32,8 +32,9 @@ def ingest_table(res: dict) -> list[str]:
                          f"| {_rss(empty[mode])} | 1.00 |")
     for row in res["sizes"]:
         lib = row["library_ingest"]
-        n = len(lib.get("commits") or [None])
-        how = "" if lib["how"] == "askpapers ingest" else f" (direct write_chunks, {n} commit{'s' if n > 1 else ''})"
+        commits = len(lib.get("commits") or [None])
+        how = "" if lib["how"] == "askpapers ingest" else \
+            f" (direct write_chunks, {commits} commit{'s' if commits > 1 else ''})"
         lines.append(f"| ingest the library{how} | {row['papers']:,} | {_s(lib['seconds'])} | {_rss(lib)} | |")
         for mode in ("embedded", "server"):
             add = row.get(mode, {}).get("add")
