@@ -127,8 +127,10 @@ class RunState:
 
 
 def _merged(new: Paper, old: Paper) -> Paper:
-    """The new record, with every source (and missing field) the stored one had."""
-    merged = Paper(**{**new.__dict__, "sources": list(old.sources)})
+    """The new record, with every source (and missing field) the stored one had. The stored
+    sources lose their digests: the paper no longer holds what their records said (the new record
+    wins), so a later ingest of those files is not taken as already absorbed (see `_absorbed`)."""
+    merged = Paper(**{**new.__dict__, "sources": [Source(s.name, s.date) for s in old.sources]})
     merged.merge_sources(new)
     for attr in ("authors", "categories", "date", "doi", "url"):
         if not getattr(merged, attr) and getattr(old, attr):
@@ -148,10 +150,13 @@ def _absorbed(new: Paper, old: Paper) -> bool:
 
 def _record_changed(new: Paper, old: Paper) -> bool:
     """Whether a file gave another record than the one stored from it (e.g. corrected authors or
-    date: what the content hash, title and abstract only, does not see). Sources stored without a
-    digest (before digests were kept) are not compared."""
+    date: what the content hash, title and abstract only, does not see), or the stored paper lost a
+    source's digest (`_merged`) that the run can give back. A paper stored before digests were kept
+    (none at all) is not compared: an upgraded library is not rewritten for them."""
     digests = {s: s.digest for s in old.sources}
-    return any(s.digest and digests.get(s) and digests[s] != s.digest for s in new.sources)
+    if not any(digests.values()):
+        return False
+    return any(s.digest and digests.get(s) != s.digest for s in new.sources)
 
 
 def _first_added(stored: dict[str, StoredPaper], olds_of: dict[str, list[str]]) -> dict[str, int]:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from .chunking import Chunk
 from .faults import kill_point
 from .filters import AskpapersInputError
-from .records import Paper
+from .records import Paper, Source
 from .store import SRC_PREFIX, PaperIndex, StoredPaper
 from .store.codec import added_time
 from .store.lock import exclusive_writer
@@ -88,7 +88,9 @@ def _remove_source(index: PaperIndex, name: str) -> RemoveReport:
     doomed: dict[str, StoredPaper] = {}
     kept: dict[str, Paper] = {}
     for pid, sp in stored.items():
-        others = [s for s in sp.paper.sources if s.name != name]
+        # the paper's text and fields may be the removed file's: no remaining source still says
+        # that its record is what the paper holds (a later ingest of it writes it again)
+        others = [Source(s.name, s.date) for s in sp.paper.sources if s.name != name]
         if others:
             kept[pid] = Paper(**{**sp.paper.__dict__, "sources": others})
         else:

@@ -282,3 +282,39 @@ def test_a_corrected_record_updates_its_paper_without_embedding(tmp_path):
     record = index.side.record("arxiv:2401.00001")
     assert (record["authors"], record["date"]) == (["Bob Arxiv", "Carol Fix"], "2024-03-03")
     assert ingest([fixed], index=index, progress=False).unchanged == 1
+
+
+def test_a_paper_rewritten_from_fewer_files_is_read_again_from_all_of_them(tmp_path):
+    """A record that overrides the stored paper (a changed file ingested alone, or a removal of the
+    file whose text the paper held) takes the other files' digests with it: ingesting everything
+    again then ends as a fresh index of it does, instead of taking the stale paper as read."""
+    one = {"id": "2401.00001", "title": "Glacier radar", "abstract": "Radar sounding of glaciers.",
+           "authors": "Al A", "categories": "cs.LG"}
+    a, b = tmp_path / "a.jsonl", write_jsonl(tmp_path / "b.jsonl", [dict(one, categories="cs.CL")])
+    write_jsonl(a, [one])
+    index = _index(tmp_path / "idx")
+    ingest([a, b], index=index, progress=False)
+    write_jsonl(a, [dict(one, abstract="A revised abstract on radar sounding.")])
+    ingest([a], index=index, progress=False)  # a alone: its record wins, b's category goes
+    ingest([a, b], index=index, progress=False)
+    fresh = _index(tmp_path / "fresh")
+    ingest([a, b], index=fresh, progress=False)
+    assert index.side.record("arxiv:2401.00001") == fresh.side.record("arxiv:2401.00001")
+    assert ingest([a, b], index=index, progress=False, read_batch=1).chunks_embedded == 0
+
+
+def test_removing_the_file_a_paper_took_its_text_from_lets_the_other_file_give_it_back(tmp_path):
+    from ingest.remove import remove_source
+
+    first = {"id": "2401.00001", "title": "Glacier radar sounding", "abstract": "A's abstract about radar.",
+             "authors": "Alice A"}
+    a = write_jsonl(tmp_path / "a.jsonl", [first])
+    b = write_jsonl(tmp_path / "b.jsonl", [dict(first, abstract="B's revised abstract about ice.", authors="Bob B")])
+    index = _index(tmp_path / "idx")
+    ingest([a], index=index, progress=False)
+    ingest([b], index=index, progress=False)
+    remove_source(index, "b.jsonl")
+    ingest([a], index=index, progress=False)
+    record = index.side.record("arxiv:2401.00001")
+    assert [s["name"] for s in record["sources"]] == ["a.jsonl"]
+    assert (record["abstract"], record["authors"]) == (first["abstract"], ["Alice A"])
