@@ -56,7 +56,7 @@ class LibraryPaper:
         """From a side-index record (`PaperIndex.papers()`)."""
         sources = []
         for s in record.get("sources") or []:
-            src = Source(s["name"], s.get("date")) if isinstance(s, dict) else Source(*s)
+            src = Source.from_stored(s)
             sources.append({"name": src.name, "date": src.date, "label": source_label(src)})
         added = int(record.get("added") or 0)
         return cls(

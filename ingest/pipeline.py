@@ -364,7 +364,7 @@ def _write_step(batch: list[tuple[Paper, list[str]]], items: list[tuple], index:
     Runs in the ingest's writer thread while the next step is embedded, one step at a time, in
     order. Chroma's insert holds the GIL, but the embedding model mostly waits without it (in
     onnxruntime, or on an endpoint's answer), so the two overlap: into a large library the insert
-    costs seconds per 1,000 papers (ingest/store/codec.py)
+    costs seconds per 1,000 papers (ingest/store/codec.py).
     Write first, then delete: a kill in between leaves both versions (the next run sees two
     content hashes and writes the paper again), never neither (that would lose the sources merged
     from the stored record)."""
@@ -444,4 +444,3 @@ def ingest(
     report.chunks_total = sum(table.n_chunks)
     report.seconds = time.perf_counter() - started
     return report
-

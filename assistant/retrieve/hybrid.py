@@ -138,7 +138,7 @@ class HybridRetriever:
                     url=rec.get("url"),
                     authors=list(rec.get("authors") or []),
                     date=rec.get("date"),
-                    sources=[Source(s["name"], s.get("date")) for s in rec.get("sources") or []],
+                    sources=[Source.from_stored(s) for s in rec.get("sources") or []],
                     passage=passage,
                     categories=list(rec.get("categories") or []),
                     dense_score=round(dense_score.get(pid, 0.0), 6),

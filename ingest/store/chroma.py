@@ -263,11 +263,11 @@ class LeanCollection:
             for meta in self._collection.get(ids=ids, include=["metadatas"])["metadatas"]:
                 meta = expand(meta)
                 firsts[meta["paper_id"]] = meta
+        heads = {pid: (abstract_of(m), m.get("title", "")) for pid, m in firsts.items()}  # once a paper
         docs = []
         for meta, doc in zip(metadatas, documents):
-            first = firsts.get(meta["paper_id"], {})
-            title = meta.get("title") or first.get("title", "")
-            docs.append(document_of(meta | {"title": title}, doc, abstract_of(first)))
+            abstract, title = heads.get(meta["paper_id"], ("", ""))
+            docs.append(document_of(meta, doc, abstract, title))
         return docs
 
 

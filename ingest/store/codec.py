@@ -18,7 +18,7 @@ and where its passage lies in the abstract (or only the hash, plus `passage`, fo
 that is not a slice of it). Chunk 0 also carries `title_key` (title lookups of older side
 indexes) and the paper's record as one JSON object (title, abstract and the non-empty fields the
 rest does not determine) in parts of at most PART_BYTES: `record`, `record_2`, ... and
-`record_parts` (when more than one). The other chunks carry no record: readers take it from the
+`record_parts` (always, so that a rewrite over a longer record reads only its own parts). The other chunks carry no record: readers take it from the
 side index, or from chunk 0.
 
 `expand` turns a stored metadata of any layout into the layout-3 dict the rest of askpapers
@@ -211,11 +211,12 @@ def passage_of(meta: dict[str, Any], document: str | None, abstract: str) -> str
     return (document or "").split("\n", 1)[-1]
 
 
-def document_of(meta: dict[str, Any], document: str | None, abstract: str) -> str | None:
-    """A chunk's text as embedded (title, newline, passage), whatever the layout."""
+def document_of(meta: dict[str, Any], document: str | None, abstract: str, title: str = "") -> str | None:
+    """A chunk's text as embedded (title, newline, passage), whatever the layout; `title`: its
+    paper's, for a chunk whose metadata has none (layout 4 keeps it on chunk 0)."""
     if SPAN not in meta and PASSAGE not in meta:
         return document
-    return f"{meta.get('title', '')}\n{passage_of(meta, document, abstract)}"
+    return f"{meta.get('title', title)}\n{passage_of(meta, document, abstract)}"
 
 
 def paper_from_metadata(meta: dict[str, Any]) -> Paper:
