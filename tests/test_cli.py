@@ -149,3 +149,20 @@ def test_stats_shows_where_the_index_is(odd_index):
     out = askpapers(odd_index, "stats")
     assert out.stdout.decode().splitlines()[0] == f"index:      {odd_index}"
     assert "papers:     1" in out.stdout.decode()
+
+
+def test_an_unexpected_error_is_one_line(tmp_path, monkeypatch, capsys):
+    """A bug or a library's surprise still ends in one line on stderr and exit 1, not a traceback."""
+    from assistant import cli
+    from ingest.store import PaperIndex
+
+    def boom(self):
+        raise RuntimeError("the shelf fell over\nwith a second line")
+
+    monkeypatch.setattr(PaperIndex, "stats", boom)
+    assert cli.main(["stats", "--index-dir", str(tmp_path / "idx")]) == 1
+    err = capsys.readouterr().err
+    assert err == "askpapers: unexpected error (RuntimeError): the shelf fell over (ASKPAPERS_TRACEBACK=1 shows where)\n"
+    monkeypatch.setenv("ASKPAPERS_TRACEBACK", "1")
+    with pytest.raises(RuntimeError, match="shelf fell over"):
+        cli.main(["stats", "--index-dir", str(tmp_path / "idx")])

@@ -69,6 +69,46 @@ def test_unreachable_server_is_one_line_error(tmp_path):
     assert out.stderr.strip().count("\n") == 0 and "cannot reach the Chroma server" in out.stderr
 
 
+
+def test_opening_waits_while_another_process_holds_the_lock(tmp_path, monkeypatch):
+    """SQLite answers "database is locked" at once (no busy wait) when a connection that read
+    wants to write while another process commits: opening the index tries again, and an index
+    locked for good is one line, not a traceback."""
+    import chromadb
+    from chromadb.errors import InternalError
+
+    from ingest.store import chroma
+
+    real, calls = chromadb.PersistentClient, []
+
+    def locked_twice(*args, **kw):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise InternalError("Query error: Database error: error returned from database: (code: 5) database is locked")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(chromadb, "PersistentClient", locked_twice)
+    index = PaperIndex(make_settings(tmp_path / "a"))
+    assert len(calls) == 3 and index.chroma.count() == 0
+
+    def locked(*args, **kw):
+        calls.append(1)
+        raise InternalError("Query error: Database error: error returned from database: (code: 5) database is locked")
+
+    monkeypatch.setattr(chroma, "OPEN_PATIENCE", 0.3)
+    calls.clear()
+    monkeypatch.setattr(chromadb, "PersistentClient", locked)
+    with pytest.raises(IndexError_, match=r"stayed locked by another process for 0 s") as err:
+        PaperIndex(make_settings(tmp_path / "b"))
+    assert "\n" not in str(err.value) and len(calls) > 2
+
+    def broken(*args, **kw):
+        raise InternalError("Query error: no such table: segments")
+
+    monkeypatch.setattr(chromadb, "PersistentClient", broken)
+    with pytest.raises(InternalError, match="no such table"):  # only a lock is retried
+        PaperIndex(make_settings(tmp_path / "c"))
+
 def test_in_process_ingest_is_visible_to_the_next_dense_query(tmp_path):
     """An upload through the same Assistant: its vectors must be found right away (this missed
     about 1 time in 4 before commit() reopened the embedded client)."""

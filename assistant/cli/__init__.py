@@ -169,3 +169,12 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("askpapers: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # main() ends quietly
+    except Exception as exc:  # noqa: BLE001 - a bug or a library's surprise: one line, not a traceback
+        if os.environ.get("ASKPAPERS_TRACEBACK"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        say(f"askpapers: unexpected error ({type(exc).__name__}): {first} "
+            "(ASKPAPERS_TRACEBACK=1 shows where)", multiline=False, file=sys.stderr)
+        return EXIT_ERROR

@@ -19,6 +19,7 @@ from typing import Any
 
 PAGE_SIZE = 2000  # rows per Chroma get() when scanning the whole collection
 QUERY_ATTEMPTS = 4  # a query failing while another process writes is retried this often
+OPEN_PATIENCE = 60.0  # seconds an embedded open retries while another process holds SQLite's write lock
 
 log = logging.getLogger(__name__)
 _live: weakref.WeakSet = weakref.WeakSet()  # open connections, so a reopen never stops a system another uses
@@ -72,11 +73,13 @@ class ChromaConnection:
         else:
             path = Path(self.settings.index_dir).expanduser()
             path.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self._client = _while_locked(
+                lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), path)
             self._system = _embedded_system(str(path))
             _live.add(self)
-        self.collection = LeanCollection(self._client.get_or_create_collection(
-            self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, metadata=self._initial_metadata))
+        self.collection = LeanCollection(_while_locked(lambda: self._client.get_or_create_collection(
+            self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, metadata=self._initial_metadata),
+            self.location))
 
     def reopen(self) -> None:
         """Embedded mode: a new client, which sees vectors other processes (or this one) just wrote.
@@ -276,6 +279,36 @@ def is_transient(exc: Exception) -> bool:
     from chromadb.errors import InternalError
 
     return isinstance(exc, InternalError) or "error finding id" in str(exc).lower()
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (code 5) as chromadb raises it, from Rust or Python."""
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text or "(code: 5)" in text
+
+
+def _while_locked(open_: Any, where: Any, patience: float | None = None) -> Any:
+    """Call `open_`, again while another process holds the SQLite lock (up to `patience` s).
+
+    SQLite's busy timeout does not cover every case: a connection that read and then wants to
+    write while another process commits gets "database is locked" at once (the deadlock SQLite
+    refuses to wait on), e.g. `askpapers ingest` opening the index while another ingest writes.
+    """
+    patience = OPEN_PATIENCE if patience is None else patience
+    deadline = time.monotonic() + patience
+    pause = 0.05
+    while True:
+        try:
+            return open_()
+        except Exception as exc:  # noqa: BLE001 - only a lock is retried; anything else goes on up
+            if not _is_locked(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise IndexError_(f"the index at {where} stayed locked by another process for "
+                                  f"{patience:.0f} s; try again when it has finished") from None
+            log.debug("index locked by another process, opening again: %s", exc)
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def _embedded_system(path: str):
