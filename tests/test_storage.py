@@ -65,6 +65,33 @@ def test_a_chunk_stores_each_field_once_and_reads_back(tmp_path):
     assert set(index.chroma.get({"cat:cs.CL": True}, ["metadatas"])["ids"]) == {"arxiv:2401.00002#0"}
 
 
+
+def test_a_delete_cut_short_never_leaves_chunks_without_their_record(tmp_path, monkeypatch):
+    """Chunk 0 holds a paper's record (layout 4): a removal killed between two delete calls leaves
+    either all of a paper or its chunk 0 with some of the rest, so the paper still reads whole."""
+    from ingest.store import chroma
+
+    index = PaperIndex(make_settings(tmp_path / "idx"))
+    ingest([write_jsonl(tmp_path / "p.jsonl", _records())], index=index, progress=False)
+    ids = sorted(index.chroma.get({"paper_id": "arxiv:2401.00001"}, [])["ids"])  # "#0" sorts first
+    assert len(ids) >= 2 and ids[0].endswith("#0")
+    calls: list[list[str]] = []
+    real = index.collection.delete
+
+    def delete_then_die(ids=None, **kw):
+        if calls:
+            raise KeyboardInterrupt  # killed before the second call
+        calls.append(list(ids))
+        return real(ids=ids, **kw)
+
+    monkeypatch.setattr(chroma, "DELETE_BATCH", len(ids) - 1)
+    monkeypatch.setattr(index.collection, "delete", delete_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        index.chroma.delete(ids)
+    assert calls == [ids[1:]]  # every later chunk went first
+    left = index.stored_papers(["arxiv:2401.00001"])["arxiv:2401.00001"]
+    assert left.paper.title == "Glacier mass balance" and left.paper.abstract == LONG and not left.complete
+
 def test_passage_of_every_layout():
     meta = {"title": "T", SPAN: 3 << 32 | 8}
     assert passage_of(meta, None, "One two three") == " two "

@@ -19,6 +19,7 @@ from typing import Any
 
 PAGE_SIZE = 2000  # rows per Chroma get() when scanning the whole collection
 QUERY_ATTEMPTS = 4  # a query failing while another process writes is retried this often
+DELETE_BATCH = 5000  # ids per Chroma delete() call
 OPEN_PATIENCE = 60.0  # seconds an embedded open retries while another process holds SQLite's write lock
 
 log = logging.getLogger(__name__)
@@ -216,9 +217,15 @@ class ChromaConnection:
         return self._legacy
 
     def delete(self, chunk_ids: list[str]) -> None:
-        """Delete chunks by id (a metadata-filtered delete scans the collection: slow at scale)."""
-        for start in range(0, len(chunk_ids), 5000):
-            self.collection.delete(ids=chunk_ids[start : start + 5000])
+        """Delete chunks by id (a metadata-filtered delete scans the collection: slow at scale).
+
+        Every paper's chunk 0, which carries its record (codec.py), goes in the last calls: a kill
+        between two calls never leaves a paper's later chunks without it (a paper with no record)."""
+        from ..chunking import parse_chunk_id
+
+        ordered = sorted(chunk_ids, key=lambda cid: parse_chunk_id(cid)[1] == 0)  # stable: chunk 0s last
+        for start in range(0, len(ordered), DELETE_BATCH):
+            self.collection.delete(ids=ordered[start : start + DELETE_BATCH])
 
 
 class LeanCollection:
