@@ -64,11 +64,22 @@ def remove_papers(index: PaperIndex, paper_ids: list[str]) -> RemoveReport:
         return _remove_papers(index, ids)
 
 
+def _finish_pending(index: PaperIndex) -> bool:
+    """Commit what an interrupted earlier write left pending before removing anything: the removal
+    then starts from what that write meant (e.g. a replacement of a title-only paper it had written
+    but not finished, which a commit after the removal of the new paper could no longer tell)."""
+    if not index.needs_commit():
+        return False
+    index.commit()
+    return True
+
+
 def _remove_papers(index: PaperIndex, ids: list[str]) -> RemoveReport:
+    finished = _finish_pending(index)
     stored = index.stored_papers(ids)
     unknown = [i for i in ids if i not in stored]
     if unknown:
-        _fail(index, f"no paper with id {', '.join(map(repr, unknown))} in the index (see `askpapers papers`)")
+        _fail(f"no paper with id {', '.join(map(repr, unknown))} in the index (see `askpapers papers`)", finished)
     report = RemoveReport()
     _apply(index, stored, {}, report)
     return report
@@ -82,9 +93,10 @@ def remove_source(index: PaperIndex, name: str) -> RemoveReport:
 
 
 def _remove_source(index: PaperIndex, name: str) -> RemoveReport:
+    finished = _finish_pending(index)
     stored = index.papers_with_source(name)
     if not stored:
-        _fail(index, f"no paper in the index comes from the source {name!r} (see `askpapers stats`)")
+        _fail(f"no paper in the index comes from the source {name!r} (see `askpapers stats`)", finished)
     doomed: dict[str, StoredPaper] = {}
     kept: dict[str, Paper] = {}
     for pid, sp in stored.items():
@@ -100,11 +112,10 @@ def _remove_source(index: PaperIndex, name: str) -> RemoveReport:
     return report
 
 
-def _fail(index: PaperIndex, message: str) -> None:
-    """Raise `UnknownPaperError`, after completing a write an earlier removal or ingest left
-    pending (a removal re-run after a kill finds its papers already gone and must still commit)."""
-    if index.needs_commit():
-        index.commit()
+def _fail(message: str, finished: bool) -> None:
+    """Raise `UnknownPaperError`, saying so when a write an earlier removal or ingest left pending
+    was completed first (a removal re-run after a kill finds its papers already gone)."""
+    if finished:
         message += "; an interrupted earlier write was completed"
     raise UnknownPaperError(message)
 

@@ -460,12 +460,13 @@ def test_rechunked_paper_left_half_written_by_a_kill_is_rewritten_by_a_later_run
     assert snapshot(index) == want
 
 
-@pytest.mark.parametrize("then", ["ingest", "remove"])
+@pytest.mark.parametrize("then", ["ingest", "remove", "remove the new paper"])
 def test_replacement_killed_before_the_old_paper_goes_is_finished_by_the_next_commit(then, tiny_papers, tmp_path,
                                                                                     monkeypatch):
     """A record with an id replaces a stored title-only paper: written, then the old paper deleted.
     Killed in between, the next commit of any command (another input, a removal) finishes the
-    replacement: the title-only paper does not stay beside its replacement."""
+    replacement: the title-only paper does not stay beside its replacement, nor come back when
+    the replacement itself is removed next."""
     untitled = {k: v for k, v in tiny_papers[0].items() if k != "id"}
     base = write_jsonl(tmp_path / "base.jsonl", [untitled, tiny_papers[1]])
     update = write_jsonl(tmp_path / "update.jsonl", [tiny_papers[0]])  # the same paper, with its arXiv id
@@ -475,7 +476,7 @@ def test_replacement_killed_before_the_old_paper_goes_is_finished_by_the_next_co
         if then == "ingest":
             ingest([other], index=index, progress=False, write_batch=1)
         else:
-            remove_papers(index, ["arxiv:0704.0002"])
+            remove_papers(index, ["arxiv:2401.00001" if then == "remove the new paper" else "arxiv:0704.0002"])
 
     clean = PaperIndex(make_settings(tmp_path / "clean"))
     for f in (base, update):
@@ -490,4 +491,4 @@ def test_replacement_killed_before_the_old_paper_goes_is_finished_by_the_next_co
     assert_consistent(index)
     assert snapshot(index) == want
     titles = [index.side.record(pid)["title"] for pid in index.side.table.ids]
-    assert titles.count(tiny_papers[0]["title"]) == 1
+    assert titles.count(tiny_papers[0]["title"]) == (0 if then == "remove the new paper" else 1)
