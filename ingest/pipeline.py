@@ -170,6 +170,14 @@ def _first_added(stored: dict[str, StoredPaper], olds_of: dict[str, list[str]]) 
     return added
 
 
+def stamp_digests(papers: list[Paper]) -> None:
+    """Mark each record's sources with its fingerprint as read (see Source.digest): every reader
+    of files for the index calls this, so a later ingest of the same file knows what it holds."""
+    for p in papers:
+        digest = p.record_digest()
+        p.sources = [Source(s.name, s.date, digest) for s in p.sources]
+
+
 def read_batches(paths: Iterable[str | Path], on_error: Callable[[ReadError], None], report: IngestReport,
                  batch: int = READ_BATCH, bar: Progress | NoProgress | None = None) -> Iterator[list[Paper]]:
     """The papers of `paths` in batches of about `batch` records (a big file is read in parts),
@@ -178,9 +186,7 @@ def read_batches(paths: Iterable[str | Path], on_error: Callable[[ReadError], No
     papers: list[Paper] = []
     bar.phase("reading files", unit="records")
     for _path, part, errors, last in stream_paths(paths, batch):
-        for p in part:  # each record as its file gave it (see Source.digest)
-            digest = p.record_digest()
-            p.sources = [Source(s.name, s.date, digest) for s in p.sources]
+        stamp_digests(part)
         report.records_read += len(part)
         bar.advance(len(part))
         papers.extend(part)

@@ -176,3 +176,20 @@ def test_an_upload_waits_for_another_process_writing_the_index(index, tmp_path):
     t.join(10)
     again = job(index, [f]).run()
     assert again.report.added == 2
+
+
+def test_an_uploaded_file_ingested_again_is_unchanged_and_a_corrected_one_updates(index, tmp_path):
+    """An upload keeps each record's digest as `askpapers ingest` does: the same file ingested
+    later embeds nothing, and corrected authors reach the index without embedding."""
+    from ingest.pipeline import ingest
+
+    rows = [dict(r, id=f"2402.{i:05d}", authors="Ann Toad") for i, r in enumerate(papers(5))]
+    f = write_jsonl(tmp_path / "toads.jsonl", rows)
+    done = job(index, [f], batch=2).run()  # three batches, one run
+    assert (done.report.added, done.report.papers_in_batch) == (5, 5)
+    again = ingest([f], index=index, progress=False)
+    assert (again.unchanged, again.chunks_embedded) == (5, 0), again.summary()
+    write_jsonl(f, [dict(rows[0], authors="Ann Toad, Bo Frog")] + rows[1:])
+    fixed = ingest([f], index=index, progress=False)
+    assert (fixed.updated, fixed.unchanged, fixed.chunks_embedded) == (1, 4, 0), fixed.summary()
+    assert index.side.record("arxiv:2402.00000")["authors"] == ["Ann Toad", "Bo Frog"]

@@ -173,19 +173,24 @@ class UploadJob:
 
     def _ingest_file(self, path: str, name: str) -> None:
         from ingest.dedupe import dedupe
-        from ingest.pipeline import ingest_papers
+        from ingest.pipeline import RunState, ingest_papers, stamp_digests
 
         p = self.progress
         papers = self._read(path, name)
         if not papers:
             return
+        stamp_digests(papers)  # as `askpapers ingest` reads a file: the same file later is unchanged
         papers = dedupe(papers)
         p.phase, p.papers_total = "embedding", len(papers)
-        for start in range(0, len(papers), self.batch):
-            if self.cancelled.is_set():
-                return
-            ingest_papers(papers[start:start + self.batch], self.index, self.report, progress=False)
-            p.papers_done = min(start + self.batch, len(papers))
+        run = RunState()  # the file's batches are one run, as the parts of a big file are for ingest
+        try:
+            for start in range(0, len(papers), self.batch):
+                if self.cancelled.is_set():
+                    return
+                ingest_papers(papers[start:start + self.batch], self.index, self.report, progress=False, run=run)
+                p.papers_done = min(start + self.batch, len(papers))
+        finally:
+            run.tally(self.report)
 
     def _read(self, path: str, name: str) -> list:
         """The file's papers, or [] after one line when it is too big or has too many records.
