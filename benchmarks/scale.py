@@ -2,7 +2,7 @@
 
     python benchmarks/scale.py SOURCES... --questions Q.jsonl --work DIR [--sizes 10000 100000]
         [--vectors cached|random] [--modes embedded server] [--direct-above 200000]
-        [--commit-every 100000] [--json]
+        [--commit-every 100000] [--resume] [--keep] [--json]
 
 Papers are synthetic, made of real sentences (benchmarks/scale_data.py), written as JSONL and
 ingested by `askpapers ingest` in a fresh process (time and peak RSS are that process's own).
@@ -189,7 +189,10 @@ def run_size(run: Runner, size: int, pool: list[str], new_file: Path, empty: dic
     args, work = run.args, run.work
     files = library_files(pool, work / "data", size)
     lib = work / f"lib-{size}"
-    shutil.rmtree(lib, ignore_errors=True)
+    if not (args.resume and size > args.direct_above):
+        shutil.rmtree(lib, ignore_errors=True)
+    elif lib.exists():
+        log(f"lib-{size}: resuming the direct writes into the library left by an earlier run")
     row: dict = {"papers": size}
     if size > args.direct_above:
         row["library_ingest"] = {**run.direct(f"lib-{size}", files, run.env(lib)), "how": "direct write_chunks"}
@@ -283,6 +286,9 @@ def parse_args():
     ap.add_argument("--code", type=Path, default=ROOT,
                     help="askpapers source tree to measure (default this checkout; e.g. a `git archive` of a commit)")
     ap.add_argument("--keep", action="store_true", help="keep the indexes (else each is removed after its size)")
+    ap.add_argument("--resume", action="store_true",
+                    help="a library above --direct-above that an earlier (killed) run left is written on from "
+                         "where it stopped, not again (its write time then counts only this run's part)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     return ap.parse_args()
 

@@ -180,12 +180,13 @@ def run_direct(work: str, mode: str, commit_every: int, paths: list[str], batch:
     `commit_every` papers and at the end: a fast way to a big library, without ingest's dedupe,
     stored-state checks and per-128 batching. Each commit adds one side-index segment of its part
     (the side index's compaction keeps at most 16), so memory stays bounded by a part, not the
-    library; one JSONL file (10,000 papers) is held at a time."""
+    library; one JSONL file (10,000 papers) is held at a time. A file whose last paper is stored
+    already (an earlier run, killed, wrote it) is skipped: a run resumes where one stopped."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from scale_embed import Vectors
 
     from assistant.settings import get_settings
-    from ingest.chunking import chunk_paper
+    from ingest.chunking import chunk_id, chunk_paper
     from ingest.readers import read_paths
     from ingest.store import PaperIndex
 
@@ -202,7 +203,12 @@ def run_direct(work: str, mode: str, commit_every: int, paths: list[str], batch:
         print(f"commit at {papers_written} papers: {commits[-1]['commit_s']:.1f} s, "
               f"RSS {commits[-1]['rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
 
+    skipped = 0
     for _path, papers, _errors in read_paths(paths):
+        if papers and index.chroma.collection.get(ids=[chunk_id(papers[-1].paper_id, 0)], include=[])["ids"]:
+            skipped += len(papers)
+            papers_written += len(papers)
+            continue
         w = time.perf_counter()
         items = [(p, c, p.content_hash(), vectors.text(c.text).tolist())
                  for p in papers for c in chunk_paper(p, s.chunk_size, s.chunk_overlap)]
@@ -219,7 +225,7 @@ def run_direct(work: str, mode: str, commit_every: int, paths: list[str], batch:
             since_commit = 0
     if since_commit or not commits:
         commit()
-    return {"papers": papers_written, "write_s": write_s, "commit_s": sum(c["commit_s"] for c in commits),
+    return {"papers": papers_written, "skipped_as_written": skipped, "write_s": write_s, "commit_s": sum(c["commit_s"] for c in commits),
             "commits": commits, "commit_every": commit_every, "peak_rss_mib": peak_rss_mib()}
 
 

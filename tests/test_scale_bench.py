@@ -106,3 +106,10 @@ def test_direct_write_commits_every_part_and_the_library_answers(tmp_path, monke
     assert manifest and len(manifest["segments"]) >= 1
     hits = [pid for pid, _ in side.search(pool[3], 10)]
     assert hits, "the directly written papers answer a BM25 search"
+
+    # a run killed after the first file, resumed: the written file is skipped, the rest written
+    last = scale_data.write_papers(pool, tmp_path / "data" / "last.jsonl", 40, 50)
+    again = scale_probe.run_direct(str(tmp_path), "random", 0, [str(p) for p in files] + [str(more), str(last)])
+    assert (again["papers"], again["skipped_as_written"]) == (50, 40)
+    index = PaperIndex(get_settings())
+    assert len(index.side.table) == 50 and index.needs_commit() is None
