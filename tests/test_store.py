@@ -79,17 +79,20 @@ def test_opening_waits_while_another_process_holds_the_lock(tmp_path, monkeypatc
 
     from ingest.store import chroma
 
-    real, calls = chromadb.PersistentClient, []
+    from chromadb.api.rust import RustBindingsAPI
 
-    def locked_twice(*args, **kw):
+    real, calls = RustBindingsAPI.start, []
+
+    def locked_twice(self):  # where chromadb opens SQLite (its Rust bindings), as in the CI failure
         calls.append(1)
         if len(calls) <= 2:
             raise InternalError("Query error: Database error: error returned from database: (code: 5) database is locked")
-        return real(*args, **kw)
+        return real(self)
 
-    monkeypatch.setattr(chromadb, "PersistentClient", locked_twice)
-    index = PaperIndex(make_settings(tmp_path / "a"))
+    monkeypatch.setattr(RustBindingsAPI, "start", locked_twice)
+    index = PaperIndex(make_settings(tmp_path / "a"))  # (a failed start must not leave a dead system cached)
     assert len(calls) == 3 and index.chroma.count() == 0
+    monkeypatch.setattr(RustBindingsAPI, "start", real)
 
     def locked(*args, **kw):
         calls.append(1)

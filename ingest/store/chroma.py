@@ -74,8 +74,11 @@ class ChromaConnection:
         else:
             path = Path(self.settings.index_dir).expanduser()
             path.mkdir(parents=True, exist_ok=True)
+            # a start that failed leaves its System in chromadb's cache, unstarted: forget it, or
+            # the next PersistentClient of the path would reuse it
             self._client = _while_locked(
-                lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), path)
+                lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), path,
+                on_locked=lambda: _forget_embedded_system(str(path)))
             self._system = _embedded_system(str(path))
             _live.add(self)
         self.collection = LeanCollection(_while_locked(lambda: self._client.get_or_create_collection(
@@ -294,12 +297,13 @@ def _is_locked(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "(code: 5)" in text
 
 
-def _while_locked(open_: Any, where: Any, patience: float | None = None) -> Any:
+def _while_locked(open_: Any, where: Any, patience: float | None = None, on_locked: Any = None) -> Any:
     """Call `open_`, again while another process holds the SQLite lock (up to `patience` s).
 
     SQLite's busy timeout does not cover every case: a connection that read and then wants to
     write while another process commits gets "database is locked" at once (the deadlock SQLite
     refuses to wait on), e.g. `askpapers ingest` opening the index while another ingest writes.
+    `on_locked` runs after each failed try (to undo what it left behind).
     """
     patience = OPEN_PATIENCE if patience is None else patience
     deadline = time.monotonic() + patience
@@ -310,6 +314,8 @@ def _while_locked(open_: Any, where: Any, patience: float | None = None) -> Any:
         except Exception as exc:  # noqa: BLE001 - only a lock is retried; anything else goes on up
             if not _is_locked(exc):
                 raise
+            if on_locked is not None:
+                on_locked()
             if time.monotonic() >= deadline:
                 raise IndexError_(f"the index at {where} stayed locked by another process for "
                                   f"{patience:.0f} s; try again when it has finished") from None
