@@ -214,3 +214,19 @@ def test_a_follow_up_is_scored_on_the_answer_given_after_its_conversation(tmp_pa
     alone = dict(records[-1], key="On how many languages?", answer=dict(records[-1]["answer"], citations=[]))
     results = bench.score(records + [alone], questions())["a"]  # `alone`: f2 asked without f1, uncited
     assert results["uncited"] == 0.0 and results["questions"] == 3
+
+
+def test_prompt_facts_counts_the_facts_and_tokens_each_budget_gives(tmp_path, tiny_papers):
+    """benchmarks/prompt_facts.py: whole abstracts hold every fact; a budget's prompt is smaller,
+    still holds the gold paper's fact sentence, and follow-ups (asked in a conversation) are skipped."""
+    from assistant import Assistant
+    from benchmarks import prompt_facts
+    from ingest.pipeline import ingest
+
+    a = Assistant(index_dir=tmp_path / "index")
+    ingest([write_jsonl(tmp_path / "p.jsonl", tiny_papers)], index=a.index, progress=False)
+    rows = prompt_facts.measure(a, questions(), [20])
+    whole, small = rows[prompt_facts.WHOLE], rows[20]
+    assert whole["questions"] == small["questions"] == 1  # f1 only: u1 has no facts, f2 is a follow-up
+    assert (whole["facts"], whole["facts_total"], whole["gold_shown"], whole["gold_total"]) == (1, 1, 1, 1)
+    assert small["facts"] == 1 and small["tokens_p50"] < whole["tokens_p50"] and small["of_whole"] < 1

@@ -18,6 +18,8 @@ from assistant.generative import (
     answer_messages,
     count_tokens,
     format_sources,
+    pick_evidence,
+    quoted_by,
     relevant,
 )
 from assistant.llm import ChatClient, Limits
@@ -201,21 +203,30 @@ def test_answer_nothing_supports_becomes_the_offline_refusal(run, fake):
     assert answer.draft == fake.reply and any("showing the offline refusal" in w for w in answer.warnings)
 
 
-def test_prompt_gives_each_source_its_best_sentences_within_the_budget(parts):
-    a, _offline = parts
+def test_prompt_leads_with_the_offline_answers_sentences_within_the_budget(parts):
+    """The offline answer's sentences go in first, then each source's best sentence while the
+    budget lasts (a source nothing of which fits shows its title), never over the budget but for
+    the first sentence; every source keeps its number and title, before the question."""
+    a, offline = parts
     hits = a.search(QUESTION, k=5)
     evidence = a.scorer.score(QUESTION, hits)
-    least = format_sources(hits, evidence, budget=1)  # below the minimum: each source's best sentence only
-    budget = count_tokens(least) + 40
-    small = format_sources(hits, evidence, budget=budget)
-    whole = "\n\n".join(f"[{i}] {h.title}\n{h.abstract}" for i, h in enumerate(hits, start=1))
-    assert count_tokens(least) < count_tokens(small) <= budget + 5 < count_tokens(whole)
-    blocks = least.split("\n\n")
-    assert [b.split("\n")[0] for b in blocks] == [f"[{i}] {h.title}" for i, h in enumerate(hits, start=1)]
-    best = {e.hit: e.text for e in reversed(evidence)}
-    assert [b.split("\n")[1] for b in blocks] == [best[h] for h in range(len(hits))]
+    quoted = quoted_by(offline.answer(QUESTION, hits), hits, evidence)
+    assert quoted and any("80M parameters" in e.text for e in quoted)
+    titles = sum(count_tokens(f"[{i}] {h.title}\n") for i, h in enumerate(hits, start=1))
+    tight = pick_evidence(hits, evidence, titles + count_tokens(quoted[0].text) + 1, quoted)
+    assert [e for es in tight.values() for e in es] == [quoted[0]]  # the offline answer's sentence, nothing else
+    roomy = pick_evidence(hits, evidence, 10_000, quoted)
+    assert set(roomy) == set(range(len(hits)))  # with room, every source has its sentences
     n = number_of(Answer("", "", papers=hits), "Mamba")
-    assert "80M parameters" in small.split(f"[{n}] ")[1].split("\n\n")[0]
+    for budget in (titles + 40, titles + 120, 300):
+        text = format_sources(hits, evidence, budget, quoted)
+        blocks = text.split("\n\n")
+        assert [b.split("\n")[0] for b in blocks] == [f"[{i}] {h.title}" for i, h in enumerate(hits, start=1)]
+        assert "80M parameters" in blocks[n - 1]
+        chosen = pick_evidence(hits, evidence, budget, quoted)
+        assert titles + sum(count_tokens(e.text) + 1 for es in chosen.values() for e in es) <= budget
+    whole = "\n\n".join(f"[{i}] {h.title}\n{h.abstract}" for i, h in enumerate(hits, start=1))
+    assert count_tokens(format_sources(hits, evidence, titles + 40, quoted)) < count_tokens(whole)
     user = answer_messages(QUESTION, hits, evidence)[1]["content"]
     assert QUESTION in user and user.index("[1] ") < user.index(QUESTION)  # the sources, then the question
 
