@@ -112,6 +112,36 @@ def test_opening_waits_while_another_process_holds_the_lock(tmp_path, monkeypatc
     with pytest.raises(InternalError, match="no such table"):  # only a lock is retried
         PaperIndex(make_settings(tmp_path / "c"))
 
+
+def test_processes_open_an_index_one_at_a_time(tmp_path, monkeypatch):
+    """Two processes creating one new index at once made chromadb fail ("table collections already
+    exists"): opening holds a lock in the index directory, so the second waits for the first;
+    a lock held for good is one line."""
+    import fcntl
+    import os
+    import threading
+    import time
+
+    from ingest.store import chroma
+
+    where = tmp_path / "idx"
+    where.mkdir()
+    fd = os.open(where / chroma.OPEN_LOCK, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process, opening
+    threading.Timer(0.8, lambda: os.close(fd)).start()
+    started = time.monotonic()
+    index = PaperIndex(make_settings(where))
+    assert time.monotonic() - started >= 0.7 and index.chroma.count() == 0
+
+    fd = os.open(where / chroma.OPEN_LOCK, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    monkeypatch.setattr(chroma, "OPEN_PATIENCE", 0.3)
+    try:
+        with pytest.raises(IndexError_, match="another process has been opening the index"):
+            PaperIndex(make_settings(where))
+    finally:
+        os.close(fd)
+
 def test_in_process_ingest_is_visible_to_the_next_dense_query(tmp_path):
     """An upload through the same Assistant: its vectors must be found right away (this missed
     about 1 time in 4 before commit() reopened the embedded client)."""

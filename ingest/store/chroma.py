@@ -14,6 +14,7 @@ import os
 import time
 import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ PAGE_SIZE = 2000  # rows per Chroma get() when scanning the whole collection
 QUERY_ATTEMPTS = 4  # a query failing while another process writes is retried this often
 DELETE_BATCH = 5000  # ids per Chroma delete() call
 OPEN_PATIENCE = 60.0  # seconds an embedded open retries while another process holds SQLite's write lock
+OPEN_LOCK = "open.lock"  # in an embedded index's directory: processes open (and create) it one at a time
 
 log = logging.getLogger(__name__)
 _live: weakref.WeakSet = weakref.WeakSet()  # open connections, so a reopen never stops a system another uses
@@ -74,16 +76,22 @@ class ChromaConnection:
         else:
             path = Path(self.settings.index_dir).expanduser()
             path.mkdir(parents=True, exist_ok=True)
-            # a start that failed leaves its System in chromadb's cache, unstarted: forget it, or
-            # the next PersistentClient of the path would reuse it
-            self._client = _while_locked(
-                lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), path,
-                on_locked=lambda: _forget_embedded_system(str(path)))
-            self._system = _embedded_system(str(path))
-            _live.add(self)
-        self.collection = LeanCollection(_while_locked(lambda: self._client.get_or_create_collection(
+            with _opening(path):
+                # a start that failed leaves its System in chromadb's cache, unstarted: forget it,
+                # or the next PersistentClient of the path would reuse it
+                self._client = _while_locked(
+                    lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), path,
+                    on_locked=lambda: _forget_embedded_system(str(path)))
+                self._system = _embedded_system(str(path))
+                _live.add(self)
+                self.collection = LeanCollection(self._get_or_create())
+            return
+        self.collection = LeanCollection(self._get_or_create())
+
+    def _get_or_create(self):
+        return _while_locked(lambda: self._client.get_or_create_collection(
             self.settings.collection, configuration={"hnsw": {"space": "cosine"}}, metadata=self._initial_metadata),
-            self.location))
+            self.location)
 
     def reopen(self) -> None:
         """Embedded mode: a new client, which sees vectors other processes (or this one) just wrote.
@@ -289,6 +297,45 @@ def is_transient(exc: Exception) -> bool:
     from chromadb.errors import InternalError
 
     return isinstance(exc, InternalError) or "error finding id" in str(exc).lower()
+
+
+@contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """Open an embedded index alone among processes (`flock` on OPEN_LOCK in its directory).
+
+    chromadb creates its SQLite tables on the first open of a directory, and two processes that
+    create the same new index at once fail ("table collections already exists", or "database is
+    locked"): e.g. two `askpapers ingest` started together into a new index. Held only while
+    opening (milliseconds to seconds); never longer than OPEN_PATIENCE. A read-only index
+    without the lock file, or a system without `fcntl`, opens unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        fd = os.open(path / OPEN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        try:
+            fd = os.open(path / OPEN_LOCK, os.O_RDONLY)
+        except OSError:  # a read-only directory: no process can create the index there
+            yield
+            return
+    try:
+        deadline = time.monotonic() + OPEN_PATIENCE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexError_(f"another process has been opening the index at {path} for "
+                                      f"{OPEN_PATIENCE:.0f} s; try again when it has finished") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
 
 
 def _is_locked(exc: BaseException) -> bool:
