@@ -329,3 +329,15 @@ def test_write_export_gives_a_file_a_download_button_can_serve(tmp_path):
     assert sorted(p.name for p in paths.values()) == ["answer-1.bib", "answer-1.json", "answer-1.md", "answer-1.ris"]
     assert parse_bibtex(paths["bibtex"].read_text(encoding="utf-8")).entries[2].key == "uber2024"
     assert json.loads(paths["csljson"].read_text(encoding="utf-8"))[0]["id"] == "lovelace2024hypernetworks"
+
+
+def test_sources_are_read_in_every_stored_form():
+    """A hit's sources as the API gives them (dicts), as the side index stores them ([name, date,
+    digest]) or as Source objects; one without a name is skipped, not turned into a nameless file."""
+    from assistant.export.references import _sources
+    from ingest.records import Source
+
+    paper = {"sources": [{"name": "jul4.txt", "date": "2024-07-04", "label": "daily page of Jul 4"},
+                         ["b.csv", None, "d1"], Source("c.jsonl"), {"date": "2024-01-01"}]}
+    assert [(s.name, s.date, s.digest) for s in _sources(paper)] == [
+        ("jul4.txt", "2024-07-04", None), ("b.csv", None, "d1"), ("c.jsonl", None, None)]

@@ -136,10 +136,9 @@ def _date(paper: Any) -> tuple[int, ...]:
 
 
 def _sources(paper: Any) -> list[Source]:
-    out = []
-    for s in field_of(paper, "sources") or []:
-        out.append(s if isinstance(s, Source) else Source(s.get("name", ""), s.get("date")))
-    return out
+    """A paper's or a hit's sources, however they came (Source objects, stored dicts or pairs)."""
+    return [s if isinstance(s, Source) else Source.from_stored(s) for s in field_of(paper, "sources") or []
+            if isinstance(s, Source) or (s.get("name") if isinstance(s, dict) else s)]
 
 
 def _doi(paper: Any) -> str | None:
