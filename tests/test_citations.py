@@ -225,8 +225,8 @@ def test_right_list_numbering_and_shared_claims_are_kept(scorer):
 
 def test_of_two_cited_sources_the_one_without_the_sentences_number_goes(scorer):
     """A sentence stating a number, cited to two sources of which only one states it: the other
-    shares the topic, not the claim (the shape of dev q030's answer with the 1.5B model; there the
-    second paper states 32K too, so both stay). Sources that each state one of its numbers both stay."""
+    shares the topic, not the claim (dev q030 with the 1.5B model cited a benchmark paper beside
+    the one that pushed context to 32k). Sources that each state one of its numbers both stay."""
     longembed = hit(1, "LongEmbed: Extending Embedding Models for Long Context Retrieval",
                     "This paper explores context window extension of existing embedding models, pushing the limit "
                     "to 32k without requiring additional training. We also build a long-context retrieval benchmark.")
