@@ -9,8 +9,6 @@ Every claim sentence of the answer is measured against every source (the evidenc
   REPAIR_SUPPORT_MIN): small models number a list one off ("[2]" for the neighbour of the paper
   the sentence is about), and the neighbour, on the same topic, often passes CLAIM_SUPPORT_MIN;
   the sentence is then re-cited to the source that supports it;
-* of several supporting citations of a sentence that states numbers, those whose source states
-  none of them are removed when another's does (the others share the topic, not the claim);
 * a sentence left with no supporting citation (it had no marker, or only wrong ones) is
   re-cited to the source that supports it best, when that support is at least
   REPAIR_SUPPORT_MIN (one source only: a second one nearly as close is usually a neighbour
@@ -31,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answers import Citation
-from .evidence import EvidenceScorer, stated_numbers
+from .evidence import EvidenceScorer
 from .retrieval import Hit
 from .sentences import split_sentences
 
@@ -161,7 +159,7 @@ class _Checker:
             self.warnings.append(f"removed citation [{n}]: there are only {len(self.hits)} sources")
         cited = [n for n in cited if 1 <= n <= len(self.hits)]
         support = self.supports(claim)
-        kept = self.stating_its_numbers(claim, [n for n in cited if support[n - 1][0] >= self.min_support])
+        kept = [n for n in cited if support[n - 1][0] >= self.min_support]
         better = self.better_source(kept, support)
         if better:
             self.warnings.append(f"re-cited “{_short(claim)}” from [{kept[0]}] to [{better}] "
@@ -188,16 +186,6 @@ class _Checker:
             self.warnings.append(f"added the citation {names} to “{_short(claim)}”")
         self._quote(claim, targets, support)
         return with_markers(claim, targets)
-
-    def stating_its_numbers(self, claim: str, kept: list[int]) -> list[int]:
-        """Of several sources that support a sentence stating numbers, those that state one of them
-        (title or abstract), when any does: the others share the topic, not the claim. Sources that
-        each state one of the numbers all stay ("… 32k [1] and 12 tasks [2]")."""
-        numbers = stated_numbers(claim)
-        if len(kept) < 2 or not numbers:
-            return kept
-        holding = [n for n in kept if numbers & stated_numbers(f"{self.hits[n - 1].title} {self.hits[n - 1].abstract}")]
-        return holding or kept
 
     def better_source(self, kept: list[int], support: list[tuple[float, int]]) -> int | None:
         """[n] of a source that supports a sentence citing one source clearly better than that one

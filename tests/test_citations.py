@@ -221,25 +221,3 @@ def test_right_list_numbering_and_shared_claims_are_kept(scorer):
     assert checked.text == right and not checked.warnings
     both = "Hypernetworks predict the embeddings of new tokens [1][2]."  # two citations: not re-cited
     assert check_citations(both, hits, scorer).text == both
-
-
-def test_of_two_cited_sources_the_one_without_the_sentences_number_goes(scorer):
-    """A sentence stating a number, cited to two sources of which only one states it: the other
-    shares the topic, not the claim (dev q030 with the 1.5B model cited a benchmark paper beside
-    the one that pushed context to 32k). Sources that each state one of its numbers both stay."""
-    longembed = hit(1, "LongEmbed: Extending Embedding Models for Long Context Retrieval",
-                    "This paper explores context window extension of existing embedding models, pushing the limit "
-                    "to 32k without requiring additional training. We also build a long-context retrieval benchmark.")
-    loco = hit(2, "Benchmarking and Building Long-Context Retrieval Models with LoCo and M2-BERT",
-               "We first introduce LoCoV1, a novel 12 task benchmark constructed to measure long-context retrieval "
-               "where chunking is not possible. We then extend embedding models to long context without training.")
-    text = ("The work that built a long-context retrieval benchmark extended embedding models' context to 32k "
-            "without additional training [1][2].")
-    checked = check_citations(text, [longembed, loco], scorer)
-    assert checked.text == ("The work that built a long-context retrieval benchmark extended embedding models' "
-                            "context to 32k without additional training [1].")
-    assert [c.number for c in checked.citations] == [1]
-    assert any("removed citation [2]" in w for w in checked.warnings)
-
-    both = "LongEmbed pushes the limit to 32k and LoCoV1 has 12 tasks [1][2]."
-    assert check_citations(both, [longembed, loco], scorer).text == both
