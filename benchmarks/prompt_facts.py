@@ -7,7 +7,7 @@ For every single-turn question with `answer_facts`, the prompt askpapers would s
 sentences first) is built for each budget, and once with whole abstracts (the budget unbounded),
 and scored like an answer: how many of the question's facts it holds (`evaluation.fact_present`),
 how many tokens it has (tiktoken cl100k, system and user messages), and how many of the gold
-papers got at least one sentence. No LLM is called: a fact missing from the prompt is one no
+papers got at least one sentence (also for the multi-paper questions, which have no facts). No LLM is called: a fact missing from the prompt is one no
 model can give, and the prompt's size sets a local model's time to first token.
 """
 
@@ -32,9 +32,11 @@ WHOLE = 10**6  # a budget no abstract reaches: whole abstracts
 def measure(assistant, questions, budgets: list[int]) -> dict[int, dict]:
     offline = ExtractiveAnswerer(assistant.scorer)
     rows: dict[int, dict] = {b: {"questions": 0, "tokens": [], "facts": 0, "facts_total": 0, "gold_shown": 0,
-                                 "gold_total": 0} for b in [*budgets, WHOLE]}
+                                 "gold_total": 0, "multi_gold_shown": 0, "multi_gold_total": 0}
+                             for b in [*budgets, WHOLE]}
     for q in questions:
-        if q.history or not q.answer_facts:
+        multi = len(q.gold_titles) > 1  # a question several papers answer: each needs its sentence
+        if q.history or not (q.answer_facts or multi):
             continue
         hits = assistant.search(q.question, k=assistant.settings.top_k)
         evidence = assistant.scorer.score(q.question, hits)
@@ -43,11 +45,17 @@ def measure(assistant, questions, budgets: list[int]) -> dict[int, dict]:
         for budget, row in rows.items():
             text = "\n".join(m["content"] for m in answer_messages(q.question, hits, evidence, budget, first))
             chosen = pick_evidence(hits, evidence, budget, first)
+            shown = sum(1 for i in gold if chosen.get(i))
+            if multi:
+                row["multi_gold_shown"] += shown
+                row["multi_gold_total"] += len(gold)
+            if not q.answer_facts:
+                continue
             row["questions"] += 1
             row["tokens"].append(count_tokens(text))
             row["facts"] += sum(fact_present(f, text) for f in q.answer_facts)
             row["facts_total"] += len(q.answer_facts)
-            row["gold_shown"] += sum(1 for i in gold if chosen.get(i))
+            row["gold_shown"] += shown
             row["gold_total"] += len(gold)
     whole = statistics.median(rows[WHOLE]["tokens"]) if rows[WHOLE]["tokens"] else 0
     for row in rows.values():
@@ -69,12 +77,14 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
-    print(f"{'questions':28s} {'budget':>8s} {'prompt p50':>10s} {'× whole':>8s} {'facts in prompt':>16s} {'gold with a sentence':>21s}")
+    print(f"{'questions':28s} {'budget':>8s} {'prompt p50':>10s} {'× whole':>8s} {'facts in prompt':>16s} "
+          f"{'gold with a sentence':>21s} {'multi: gold with a sentence':>28s}")
     for path, rows in result.items():
         for budget, r in rows.items():
             name = "whole abstracts" if budget == WHOLE else str(budget)
             print(f"{Path(path).name[:28]:28s} {name:>8s} {r['tokens_p50']:10.0f} {r['of_whole']:8.2f} "
-                  f"{r['facts']:>9}/{r['facts_total']:<6} {r['gold_shown']:>14}/{r['gold_total']:<6}")
+                  f"{r['facts']:>9}/{r['facts_total']:<6} {r['gold_shown']:>14}/{r['gold_total']:<6} "
+                  f"{r['multi_gold_shown']:>21}/{r['multi_gold_total']:<6}")
     return 0
 
 

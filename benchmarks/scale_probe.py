@@ -180,13 +180,13 @@ def run_direct(work: str, mode: str, commit_every: int, paths: list[str], batch:
     `commit_every` papers and at the end: a fast way to a big library, without ingest's dedupe,
     stored-state checks and per-128 batching. Each commit adds one side-index segment of its part
     (the side index's compaction keeps at most 16), so memory stays bounded by a part, not the
-    library; one JSONL file (10,000 papers) is held at a time. A file whose last paper is stored
-    already (an earlier run, killed, wrote it) is skipped: a run resumes where one stopped."""
+    library; one JSONL file (10,000 papers) is held at a time. A file whose last chunk is stored
+    already (an earlier run, killed, wrote it all) is skipped: a run resumes where one stopped."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from scale_embed import Vectors
 
     from assistant.settings import get_settings
-    from ingest.chunking import chunk_id, chunk_paper
+    from ingest.chunking import chunk_paper
     from ingest.readers import read_paths
     from ingest.store import PaperIndex
 
@@ -205,7 +205,8 @@ def run_direct(work: str, mode: str, commit_every: int, paths: list[str], batch:
 
     skipped = 0
     for _path, papers, _errors in read_paths(paths):
-        if papers and index.chroma.collection.get(ids=[chunk_id(papers[-1].paper_id, 0)], include=[])["ids"]:
+        last = chunk_paper(papers[-1], s.chunk_size, s.chunk_overlap)[-1].chunk_id if papers else None
+        if last and index.chroma.collection.get(ids=[last], include=[])["ids"]:  # its very last chunk
             skipped += len(papers)
             papers_written += len(papers)
             continue

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         600.0, gt=0, description="Seconds for the whole reply, first token and retries included."
     )
     llm_prompt_tokens: int = Field(
-        300, ge=100,
+        350, ge=100,
         description="Token budget (cl100k) for the evidence sentences put in the prompt: small prompts give a "
                     "small model a fast first token and fewer places to go wrong.",
     )

@@ -163,6 +163,9 @@ def test_an_unexpected_error_is_one_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["stats", "--index-dir", str(tmp_path / "idx")]) == 1
     err = capsys.readouterr().err
     assert err == "askpapers: unexpected error (RuntimeError): the shelf fell over (ASKPAPERS_TRACEBACK=1 shows where)\n"
+    monkeypatch.setenv("ASKPAPERS_TRACEBACK", "0")  # off, as unset
+    assert cli.main(["stats", "--index-dir", str(tmp_path / "idx")]) == 1
+    assert "unexpected error (RuntimeError): the shelf fell over" in capsys.readouterr().err
     monkeypatch.setenv("ASKPAPERS_TRACEBACK", "1")
     with pytest.raises(RuntimeError, match="shelf fell over"):
         cli.main(["stats", "--index-dir", str(tmp_path / "idx")])

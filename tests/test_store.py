@@ -133,6 +133,13 @@ def test_processes_open_an_index_one_at_a_time(tmp_path, monkeypatch):
     index = PaperIndex(make_settings(where))
     assert time.monotonic() - started >= 0.7 and index.chroma.count() == 0
 
+    def no_locks(fd, op):
+        raise OSError(37, "No locks available")  # ENOLCK, as on some NFS mounts
+
+    with monkeypatch.context() as m:  # a filesystem without locks opens as it did before the lock
+        m.setattr(fcntl, "flock", no_locks)
+        assert PaperIndex(make_settings(tmp_path / "nolocks")).chroma.count() == 0
+
     fd = os.open(where / chroma.OPEN_LOCK, os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)
     monkeypatch.setattr(chroma, "OPEN_PATIENCE", 0.3)

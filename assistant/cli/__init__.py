@@ -172,9 +172,9 @@ def _run(argv: list[str] | None) -> int:
     except BrokenPipeError:
         raise  # main() ends quietly
     except Exception as exc:  # noqa: BLE001 - a bug or a library's surprise: one line, not a traceback
-        if os.environ.get("ASKPAPERS_TRACEBACK"):
+        if os.environ.get("ASKPAPERS_TRACEBACK", "").strip().lower() not in ("", "0", "false", "no"):
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        say(f"askpapers: unexpected error ({type(exc).__name__}): {first} "
+        say(f"askpapers: unexpected error ({type(exc).__name__}){': ' + first if first else ''} "
             "(ASKPAPERS_TRACEBACK=1 shows where)", multiline=False, file=sys.stderr)
         return EXIT_ERROR

@@ -333,6 +333,9 @@ def _opening(path: Path) -> Iterator[None]:
                     raise IndexError_(f"another process has been opening the index at {path} for "
                                       f"{OPEN_PATIENCE:.0f} s; try again when it has finished") from None
                 time.sleep(0.05)
+            except OSError as exc:  # a filesystem without locks (some NFS, FUSE, SMB mounts): open as before
+                log.debug("no lock on %s (%s): opening unlocked", path / OPEN_LOCK, exc)
+                break
         yield
     finally:
         os.close(fd)  # (releases the lock)
