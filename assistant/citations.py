@@ -102,14 +102,22 @@ def with_markers(claim: str, numbers: list[int]) -> str:
 
 
 def keep_only(sentence: str, valid: set[int]) -> str:
-    """The sentence as written, minus the citation numbers that are not in `valid`."""
-
-    def repl(m: re.Match) -> str:
-        kept = [n for n in _numbers(m.group(1)) if n in valid]
+    """The sentence as written, minus the citation numbers that are not in `valid` (a marker that
+    goes leaves its leading space to the next one: "model [1][2]" keeping 2 is "model [2]")."""
+    out, at, owed = [], 0, ""
+    for m in _MARKERS.finditer(sentence):
+        out.append(sentence[at : m.start()])
+        at = m.end()
         space = m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())]
-        return space + "".join(f"[{n}]" for n in kept) if kept else ""
-
-    return _MARKERS.sub(repl, sentence).strip()
+        kept = [n for n in _numbers(m.group(1)) if n in valid]
+        if kept:
+            out.append((space or owed) + "".join(f"[{n}]" for n in kept))
+            owed = ""
+        else:
+            next_is_marker = m.end() < len(sentence) and sentence[m.end()] == "["
+            owed = (owed or space) if next_is_marker else ""
+    out.append(sentence[at:])
+    return "".join(out).strip()
 
 
 @dataclass

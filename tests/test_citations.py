@@ -221,3 +221,17 @@ def test_right_list_numbering_and_shared_claims_are_kept(scorer):
     assert checked.text == right and not checked.warnings
     both = "Hypernetworks predict the embeddings of new tokens [1][2]."  # two citations: not re-cited
     assert check_citations(both, hits, scorer).text == both
+
+
+@pytest.mark.parametrize("sentence, valid, kept", [
+    ("the 80M model [1][2].", {2}, "the 80M model [2]."),
+    ("the 80M model [1] [2].", {2}, "the 80M model [2]."),
+    ("x [1][3][2].", {2}, "x [2]."),
+    ("A [1], B [2].", {2}, "A, B [2]."),
+    ("x [1,2] y.", {1}, "x [1] y."),
+    ("x [1].", set(), "x."),
+])
+def test_keep_only_drops_markers_and_keeps_the_spacing(sentence, valid, kept):
+    from assistant.citations import keep_only
+
+    assert keep_only(sentence, valid) == kept
