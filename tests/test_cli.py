@@ -169,3 +169,27 @@ def test_an_unexpected_error_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASKPAPERS_TRACEBACK", "1")
     with pytest.raises(RuntimeError, match="shelf fell over"):
         cli.main(["stats", "--index-dir", str(tmp_path / "idx")])
+
+
+def test_chat_goes_on_after_an_answer_fails(tmp_path, tiny_papers, monkeypatch, capsys):
+    """A failure inside one answer of `askpapers chat` is one line; the next question is answered."""
+    from assistant import Assistant, cli
+    from ingest.pipeline import ingest
+
+    index_dir = tmp_path / "idx"
+    ingest([write_jsonl(tmp_path / "p.jsonl", tiny_papers)], index=Assistant(index_dir=index_dir).index, progress=False)
+    real, calls = Assistant.ask, []
+
+    def flaky(self, question, **kw):
+        calls.append(question)
+        if len(calls) == 1:
+            raise RuntimeError("the shelf fell over")
+        return real(self, question, **kw)
+
+    monkeypatch.setattr(Assistant, "ask", flaky)
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("What do hypernetworks predict?\n"
+                                                               "What do hypernetworks predict?\n\n"))
+    assert cli.main(["chat", "--index-dir", str(index_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("could not answer that (RuntimeError: the shelf fell over)") == 1 and "Traceback" not in err
+    assert "Hypernetworks for Embedding New Tokens" in out and len(calls) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import textwrap
 
@@ -17,6 +18,8 @@ from .output import (
     say,
     term,
 )
+
+log = logging.getLogger(__name__)
 
 
 def cmd_search(args) -> int:
@@ -110,8 +113,15 @@ def cmd_chat(args) -> int:
             return EXIT_OK
         if not question or question.lower() in {"exit", "quit"}:
             return EXIT_OK
-        with StatusLine() as status:
-            answer = assistant.ask(question, history=history, k=args.k, filters=filters, on_status=status)
+        try:
+            with StatusLine() as status:
+                answer = assistant.ask(question, history=history, k=args.k, filters=filters, on_status=status)
+        except Exception as exc:  # noqa: BLE001 - one line, and the chat (its history) goes on
+            log.debug("chat: the answer failed", exc_info=True)
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            say(f"askpapers: could not answer that ({type(exc).__name__}{': ' + first if first else ''}); "
+                "ask again, or ask something else", multiline=False, file=sys.stderr)
+            continue
         print_answer(answer)
         history.append(Turn.from_answer(answer))
 
