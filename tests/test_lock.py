@@ -153,3 +153,20 @@ def _hold_in_thread(settings, entered: threading.Event, release: threading.Event
     t.start()
     assert entered.wait(10)
     return t
+
+
+def test_a_filesystem_without_locks_refuses_writes_in_one_line(tmp_path, monkeypatch):
+    """flock failing for another reason than "held" (ENOLCK on some NFS mounts): writing without
+    the lock could corrupt the index, so the writer stops with one line naming the lock file."""
+    import fcntl
+
+    from ingest.store.lock import IngestLockUnavailable
+
+    def no_locks(fd, op):
+        raise OSError(37, "No locks available")
+
+    settings = make_settings(tmp_path / "idx")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(IngestLockUnavailable, match=r"cannot lock .*ingest.lock for writing \(No locks available\)"):
+        with ingest_lock(settings):
+            pass

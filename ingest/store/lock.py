@@ -129,7 +129,7 @@ def exclusive_writer(index, on_wait: Callable[[str], None] | None = say,
 
 
 def _acquire(fd: int, path: Path, settings, timeout: float, on_wait, cancelled) -> None:
-    if _try(fd):
+    if _try(fd, path):
         return
     pid = holder(path)
     who = f" (pid {pid})" if pid else ""
@@ -145,15 +145,24 @@ def _acquire(fd: int, path: Path, settings, timeout: float, on_wait, cancelled) 
                 f"another ingest into {_where(settings)}{who} is still running after {timeout:g} s; "
                 "run this again when it has finished (ASKPAPERS_INGEST_LOCK_TIMEOUT sets the wait)")
         time.sleep(min(POLL_SECONDS, left))
-        if _try(fd):
+        if _try(fd, path):
             return
         pid = holder(path) or pid
         who = f" (pid {pid})" if pid else ""
 
 
-def _try(fd: int) -> bool:
+class IngestLockUnavailable(IndexError_):
+    """The index's filesystem offers no file locks (some NFS, FUSE, SMB mounts): one line."""
+
+
+def _try(fd: int, path: Path) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
     except BlockingIOError:
         return False
+    except OSError as exc:  # ENOLCK, EOPNOTSUPP...: writing without the lock could corrupt the index
+        raise IngestLockUnavailable(
+            f"cannot lock {path} for writing ({exc.strerror or exc}): the filesystem "
+            "offers no file locks; put the index on a local disk (ASKPAPERS_INDEX_DIR) to add or remove papers"
+        ) from None
