@@ -159,3 +159,19 @@ def evaluate_answers(assistant, questions: list[Question], k: int | None = None)
         "latency_p95_ms": 1000 * times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
         "rows": rows,
     }
+
+
+def evaluate_follow_ups(path: str | Path) -> dict:
+    """The follow-up / new-question decisions on a pairs set (tests/fixtures/followup_pairs.jsonl:
+    `first`, `first_answer_title`, `second`, `follow_up`), each decided from the first question and
+    the title its answer cited, as a chat has them: accuracy and the pairs decided wrong."""
+    from .conversation import is_follow_up
+
+    pairs = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    wrong = []
+    for p in pairs:
+        previous = Turn(question=p["first"], cited_titles=[p["first_answer_title"]])
+        if is_follow_up(p["second"], previous) != p["follow_up"]:
+            wrong.append({"id": p["id"], "second": p["second"], "follow_up": p["follow_up"]})
+    return {"pairs": len(pairs), "follow_ups": sum(1 for p in pairs if p["follow_up"]),
+            "accuracy": 1 - len(wrong) / len(pairs) if pairs else None, "wrong": wrong}

@@ -17,7 +17,8 @@ a table: --resume continues it, --report-only prints the table of what is there.
 asks "Do studies show that <claim>?" for claims whose evidence supports them (answerable: the
 cited abstract should be an evidence document) and for claims without evidence (near misses:
 they should be refused). In question-file mode the offline answerability calibration follows
-(benchmarks/answerability.py; --scifact DIR adds the SciFact calibration sets).
+(benchmarks/answerability.py; --scifact DIR adds the SciFact calibration sets), and --pairs FILE
+adds the follow-up / new-question decisions on a pairs set.
 """
 
 from __future__ import annotations
@@ -282,6 +283,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--scifact", nargs="*", type=Path, help="also report answerability on SciFact (directory)")
     ap.add_argument("--no-calibration", action="store_true", help="skip the answerability calibration report")
+    ap.add_argument("--pairs", type=Path, metavar="PAIRS.jsonl",
+                    help="also report the follow-up / new-question decisions on a pairs set "
+                         "(e.g. tests/fixtures/followup_pairs.jsonl)")
     ap.add_argument("--cache-dir", type=Path, default=Path(".cache/answerability"),
                     help="where the SciFact calibration index and the peer's embeddings are kept")
     args = ap.parse_args(argv)
@@ -320,9 +324,25 @@ def main(argv=None) -> int:
     else:
         print_table(results)
         print(f"run file: {out}")
+    if args.pairs:
+        print_follow_ups(args.pairs)
     if args.questions and not args.no_calibration and not args.report_only:
         calibration(args, settings)
     return 0
+
+
+def print_follow_ups(path: Path) -> None:
+    """The conversation's follow-up / new-question decisions on a pairs set (`evaluate_follow_ups`)."""
+    from assistant.evaluation import evaluate_follow_ups
+
+    result = evaluate_follow_ups(path)
+    wrong = result["wrong"]
+    print(f"\nfollow-up / new-question decisions ({path.name}): {result['accuracy']:.3f} right of "
+          f"{result['pairs']} pairs ({result['follow_ups']} follow-ups); follow-ups taken as new "
+          f"{sum(w['follow_up'] for w in wrong)}, new questions taken as follow-ups "
+          f"{sum(not w['follow_up'] for w in wrong)}")
+    for w in wrong:
+        print(f"  {w['id']}: {'follow-up' if w['follow_up'] else 'new question'} decided wrong: {w['second']}")
 
 
 def calibration(args, settings) -> None:

@@ -230,3 +230,18 @@ def test_prompt_facts_counts_the_facts_and_tokens_each_budget_gives(tmp_path, ti
     assert whole["questions"] == small["questions"] == 1  # f1 only: u1 has no facts, f2 is a follow-up
     assert (whole["facts"], whole["facts_total"], whole["gold_shown"], whole["gold_total"]) == (1, 1, 1, 1)
     assert small["facts"] == 1 and small["tokens_p50"] < whole["tokens_p50"] and small["of_whole"] < 1
+
+
+def test_pairs_report_counts_each_kind_of_wrong_decision(tmp_path, capsys):
+    """--pairs: the accuracy of the follow-up decisions, and each pair decided wrong, by kind."""
+    pairs = [
+        {"id": "a", "first": "Which model family from 01.AI offers 200K context?",
+         "first_answer_title": "Yi: Open Foundation Models", "second": "Is it open source?", "follow_up": True},
+        {"id": "b", "first": "Which model family from 01.AI offers 200K context?",
+         "first_answer_title": "Yi: Open Foundation Models", "second": "Is it open source?", "follow_up": False},
+    ]
+    path = write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    bench.print_follow_ups(path)
+    out = capsys.readouterr().out
+    assert "0.500 right of 2 pairs (1 follow-ups); follow-ups taken as new 0, new questions taken as follow-ups 1" in out
+    assert "b: new question decided wrong: Is it open source?" in out
