@@ -81,6 +81,9 @@ class Vectors:
 def make_handler(vectors: Vectors):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: with Nagle's algorithm the body waits for the
+        # client's delayed ACK, ~40 ms a request, which would be counted as askpapers' search time
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             if not self.path.rstrip("/").endswith("/embeddings"):
