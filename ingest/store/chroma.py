@@ -53,40 +53,57 @@ class ChromaConnection:
             return f"{self.settings.chroma_url} (collection {self.settings.collection})"
         return str(self.settings.index_dir)
 
-    def _connect(self) -> None:
-        import chromadb
+    def _connect(self, forget: bool = False) -> None:
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        url = self.settings.chroma_url
-        if url:
-            from urllib.parse import urlparse
-
-            parsed = urlparse(url if "://" in url else f"http://{url}")
-            try:
-                self._client = chromadb.HttpClient(
-                    host=parsed.hostname or "127.0.0.1",
-                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                    ssl=parsed.scheme == "https",
-                    settings=chroma_settings,
-                )
-                self._client.heartbeat()
-            except Exception as exc:  # connection refused, DNS, TLS...
-                raise IndexError_(f"cannot reach the Chroma server at {url}: {exc}") from None
+        if self.settings.chroma_url:
+            self._connect_server(chroma_settings)
+            self.collection = LeanCollection(self._get_or_create())
         else:
-            path = Path(self.settings.index_dir).expanduser()
-            path.mkdir(parents=True, exist_ok=True)
-            with _opening(path):
-                # a start that failed leaves its System in chromadb's cache, unstarted: forget it,
-                # or the next PersistentClient of the path would reuse it
-                self._client = _while_locked(
-                    lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), path,
-                    on_locked=lambda: _forget_embedded_system(str(path)))
-                self._system = _embedded_system(str(path))
-                _live.add(self)
-                self.collection = LeanCollection(self._get_or_create())
-            return
-        self.collection = LeanCollection(self._get_or_create())
+            self._connect_embedded(chroma_settings, forget)
+
+    def _connect_server(self, chroma_settings) -> None:
+        import chromadb
+        from urllib.parse import urlparse
+
+        url = self.settings.chroma_url
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        try:
+            self._client = chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+            self._client.heartbeat()
+        except Exception as exc:  # connection refused, DNS, TLS...
+            raise IndexError_(f"cannot reach the Chroma server at {url}: {exc}") from None
+
+    def _connect_embedded(self, chroma_settings, forget: bool) -> None:
+        """A PersistentClient of the index directory and its collection, opened (and created) while
+        no other process opens it.
+
+        `forget`: drop chromadb's cached System of the path first (a reopen), so the new client
+        is fresh; it is retired (stopped at a later reopen), not stopped now.
+        """
+        import chromadb
+
+        path = Path(self.settings.index_dir).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        with _opening(path):
+            if forget:
+                old = _forget_embedded_system(str(path))
+                if old is not None:
+                    self._retired.append(old)
+            # a start that failed leaves its System in chromadb's cache, unstarted: forget it,
+            # or the next PersistentClient of the path would reuse it
+            self._client = _while_locked(
+                lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), path,
+                on_locked=lambda: _forget_embedded_system(str(path)))
+            self._system = _embedded_system(str(path))
+            _live.add(self)
+            self.collection = LeanCollection(self._get_or_create())
 
     def _get_or_create(self):
         return _while_locked(lambda: self._client.get_or_create_collection(
@@ -109,10 +126,7 @@ class ChromaConnection:
                 except Exception as exc:  # noqa: BLE001 - a system that fails to stop is only a leak
                     log.debug("stopping an old Chroma system: %s", exc)
         self._retired = keep
-        old = _forget_embedded_system(str(Path(self.settings.index_dir).expanduser()))
-        if old is not None:
-            self._retired.append(old)
-        self._connect()
+        self._connect(forget=self.embedded)
 
     # --- collection metadata (read fresh: get_collection() is fresh in both modes, unlike HNSW)
     def metadata(self) -> dict[str, Any]:
@@ -309,9 +323,9 @@ def _opening(path: Path) -> Iterator[None]:
     opening (milliseconds to seconds); never longer than OPEN_PATIENCE. A read-only index
     without the lock file, or a system without `fcntl`, opens unlocked.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+    from .flock import NoLocks, fcntl, wait_lock
+
+    if fcntl is None:  # pragma: no cover - not POSIX
         yield
         return
     try:
@@ -323,19 +337,14 @@ def _opening(path: Path) -> Iterator[None]:
             yield
             return
     try:
-        deadline = time.monotonic() + OPEN_PATIENCE
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexError_(f"another process has been opening the index at {path} for "
-                                      f"{OPEN_PATIENCE:.0f} s; try again when it has finished") from None
-                time.sleep(0.05)
-            except OSError as exc:  # a filesystem without locks (some NFS, FUSE, SMB mounts): open as before
-                log.debug("no lock on %s (%s): opening unlocked", path / OPEN_LOCK, exc)
-                break
+        try:
+            taken = wait_lock(fd, OPEN_PATIENCE, 0.05)
+        except NoLocks as exc:  # a filesystem without locks (some NFS, FUSE, SMB mounts): open as before
+            log.debug("no lock on %s (%s): opening unlocked", path / OPEN_LOCK, exc)
+            taken = True
+        if not taken:
+            raise IndexError_(f"another process has been opening the index at {path} for "
+                              f"{OPEN_PATIENCE:.0f} s; try again when it has finished")
         yield
     finally:
         os.close(fd)  # (releases the lock)
@@ -347,16 +356,15 @@ def _is_locked(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "(code: 5)" in text
 
 
-def _while_locked(open_: Any, where: Any, patience: float | None = None, on_locked: Any = None) -> Any:
-    """Call `open_`, again while another process holds the SQLite lock (up to `patience` s).
+def _while_locked(open_: Any, where: Any, on_locked: Any = None) -> Any:
+    """Call `open_`, again while another process holds the SQLite lock (up to OPEN_PATIENCE s).
 
     SQLite's busy timeout does not cover every case: a connection that read and then wants to
     write while another process commits gets "database is locked" at once (the deadlock SQLite
     refuses to wait on), e.g. `askpapers ingest` opening the index while another ingest writes.
     `on_locked` runs after each failed try (to undo what it left behind).
     """
-    patience = OPEN_PATIENCE if patience is None else patience
-    deadline = time.monotonic() + patience
+    deadline = time.monotonic() + OPEN_PATIENCE
     pause = 0.05
     while True:
         try:
@@ -368,7 +376,7 @@ def _while_locked(open_: Any, where: Any, patience: float | None = None, on_lock
                 on_locked()
             if time.monotonic() >= deadline:
                 raise IndexError_(f"the index at {where} stayed locked by another process for "
-                                  f"{patience:.0f} s; try again when it has finished") from None
+                                  f"{OPEN_PATIENCE:.0f} s; try again when it has finished") from None
             log.debug("index locked by another process, opening again: %s", exc)
             time.sleep(pause)
             pause = min(pause * 2, 1.0)

@@ -16,17 +16,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 from .chroma import IndexError_
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None
+from .flock import NoLocks, fcntl, wait_lock
 
 LOCK_NAME = "ingest.lock"
 POLL_SECONDS = 0.2
@@ -132,36 +127,31 @@ def _acquire(fd: int, path: Path, settings, timeout: float, on_wait, cancelled) 
     if _try(fd, path):
         return
     pid = holder(path)
-    who = f" (pid {pid})" if pid else ""
+    who = [f" (pid {pid})" if pid else ""]
     if on_wait is not None:
-        on_wait(f"askpapers: waiting for another ingest into {_where(settings)}{who} to finish…")
-    deadline = time.monotonic() + timeout
-    while True:
+        on_wait(f"askpapers: waiting for another ingest into {_where(settings)}{who[0]} to finish…")
+
+    def between() -> None:
         if cancelled is not None and cancelled():
-            raise IngestLockCancelled(f"cancelled while waiting for another ingest into {_where(settings)}{who}")
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise IngestLockTimeout(
-                f"another ingest into {_where(settings)}{who} is still running after {timeout:g} s; "
-                "run this again when it has finished (ASKPAPERS_INGEST_LOCK_TIMEOUT sets the wait)")
-        time.sleep(min(POLL_SECONDS, left))
-        if _try(fd, path):
-            return
-        pid = holder(path) or pid
-        who = f" (pid {pid})" if pid else ""
+            raise IngestLockCancelled(f"cancelled while waiting for another ingest into {_where(settings)}{who[0]}")
+        now = holder(path)
+        if now:
+            who[0] = f" (pid {now})"
+
+    if not _try(fd, path, timeout, between):
+        raise IngestLockTimeout(
+            f"another ingest into {_where(settings)}{who[0]} is still running after {timeout:g} s; "
+            "run this again when it has finished (ASKPAPERS_INGEST_LOCK_TIMEOUT sets the wait)")
 
 
 class IngestLockUnavailable(IndexError_):
     """The index's filesystem offers no file locks (some NFS, FUSE, SMB mounts): one line."""
 
 
-def _try(fd: int, path: Path) -> bool:
+def _try(fd: int, path: Path, seconds: float = 0.0, between=None) -> bool:
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    except OSError as exc:  # ENOLCK, EOPNOTSUPP...: writing without the lock could corrupt the index
+        return wait_lock(fd, seconds, POLL_SECONDS, between)
+    except NoLocks as exc:  # ENOLCK, EOPNOTSUPP...: writing without the lock could corrupt the index
         raise IngestLockUnavailable(
             f"cannot lock {path} for writing ({exc.strerror or exc}): the filesystem "
             "offers no file locks; put the index on a local disk (ASKPAPERS_INDEX_DIR) to add or remove papers"
