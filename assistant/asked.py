@@ -15,6 +15,8 @@ LLM's claim and its source sentence to it when the evidence is weak (`generative
 
 from __future__ import annotations
 
+import re
+
 from .answerability import said_otherwise, share
 from .evidence import stated_numbers, term_sets
 from .questions import NAME, QUANTITY, answer_type, asked_kind, names, new_names, own_name, states_quantity
@@ -73,6 +75,56 @@ def answers_asked(claim: str, source: str, question: str, specific: dict[str, fl
     context = f"{hit.title} {source}" if hit is not None else source
     held = term_sets([context])[0] | said_otherwise(question, context)
     return not specific or share(specific, held) >= SPECIFIC_HELD_MIN
+
+
+# auxiliary verbs the stop-word list keeps (as stems): a statement has where its question had
+_AUXILIARY = frozenset({"ha", "has", "have", "had", "doe", "do", "did", "can", "could", "will", "would", "may",
+                        "might", "must", "shall", "should"})
+
+
+def echoes(claims: list[str], question: str) -> bool:
+    """Whether `claims` only restate `question`: none holds a term (stemmed, stop words and
+    auxiliary verbs out) the question lacks. A small model answers "Which method, built on X,
+    guides Y?" with "The method built on X guides Y [1]": supported by its source, and no answer."""
+    asked = term_sets([question])[0]
+    return bool(claims) and all(terms - _AUXILIARY <= asked for terms in term_sets(claims))
+
+
+_CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
+
+
+def restates_instead(claims: list[str], question: str, offline_said: str) -> bool:
+    """`claims` restate a question that asks for a name or a quantity, which `offline_said` (what
+    the offline answer states, without titles and markers) states. Not when restating is the
+    answer: a choice ("Which model, BERT or GPT-2, …?" – "GPT-2 …") or a quantity the question
+    offers to confirm ("…, more than 100?" – "It supports more than 100 languages")."""
+    kind = answer_type(question)
+    if kind not in KINDS or _CHOICE.search(question):
+        return False
+    if kind == QUANTITY and any(stated_numbers(c) for c in claims):
+        return False
+    return echoes(claims, question) and states_asked(offline_said, question)
+
+
+def gives_part(sentence: str, part: str, question: str, hit: Hit | None) -> set[str] | None:
+    """What `sentence` gives for `part` of `question` when the part asks a quantity or a name:
+    the numbers or names it states that the question lacks (empty for a count in words), or None
+    when it states none. For "which benchmark/dataset …" the paper's own name does not count."""
+    kind = answer_type(part)
+    if kind == QUANTITY:
+        return stated_numbers(sentence) - stated_numbers(question) if states_asked(sentence, part, (QUANTITY,)) else None
+    if kind != NAME:
+        return None
+    found = new_names(sentence, question)
+    if hit is not None and asked_kind(part):
+        found.discard(own_name(hit.title, split_sentences(hit.abstract)))
+    return found or None
+
+
+def already_given(given: set[str], text: str) -> bool:
+    """Whether `text` already states every number or name in `given` (none: it cannot tell)."""
+    said = {n.lower() for n in stated_numbers(text)} | set(names(text))
+    return bool(given) and {g.lower() for g in given} <= said
 
 
 def what_is_asked(question: str) -> str:

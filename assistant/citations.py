@@ -94,6 +94,11 @@ def _short(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def without_markers(text: str) -> str:
+    """`text` without its [n] markers."""
+    return _MARKERS.sub("", text)
+
+
 def with_markers(claim: str, numbers: list[int]) -> str:
     """`claim` with its [n] markers before the closing punctuation: "It has 80M parameters [2]."""
     markers = "".join(f"[{n}]" for n in numbers)

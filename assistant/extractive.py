@@ -245,7 +245,7 @@ class ExtractiveAnswerer:
         if len(parts) > 1 or answer_type(question) == NAME:
             by_sentence = {e.sentence: e for e in candidates}
             for part in parts:
-                found = self._answer_to_part(part, question, hits[h])
+                found = self.answer_to_part(part, question, hits[h])
                 if found is None:
                     continue
                 top = by_sentence.get(found.sentence) or replace(found, hit=h)
@@ -268,7 +268,7 @@ class ExtractiveAnswerer:
                 covered |= set(q_terms) & terms
         return lead_with_best(picked)
 
-    def _answer_to_part(self, part: str, question: str, hit: Hit) -> Evidence | None:
+    def answer_to_part(self, part: str, question: str, hit: Hit) -> Evidence | None:
         """The sentence of `hit`'s abstract that answers one part of the question.
 
         A part asking for a name is answered by a sentence that names something new: one that

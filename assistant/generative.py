@@ -20,12 +20,13 @@ from prompts import load
 
 from .answerability import specific_terms
 from .answers import REFUSAL, Answer
-from .asked import answers_asked, what_is_asked
-from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations
+from .asked import KINDS, already_given, answers_asked, gives_part, restates_instead, states_asked, what_is_asked
+from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations, with_markers, without_markers
 from .conversation import to_turns
-from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer
+from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer, term_sets
 from .extractive import ExtractiveAnswerer, paper_support
 from .llm import ChatClient, LLMError
+from .questions import answer_type, facets
 from .quoting import shown_in
 from .retrieval import Hit
 
@@ -40,6 +41,17 @@ _REFUSAL_SIGNS = re.compile(
     r"none of the (abstracts|papers|sources)",
     re.IGNORECASE,
 )
+
+
+_END = re.compile(r"[.!?][\"'”’)]*$")
+
+
+def _stated(answer: Answer) -> str:
+    """What an answer states: its text without its sources' titles and its [n] markers."""
+    text = answer.text
+    for c in answer.citations:
+        text = text.replace(f'"{c.title}"', "")
+    return without_markers(text)
 
 
 def is_refusal(text: str) -> bool:
@@ -184,7 +196,7 @@ class GenerativeAnswerer:
                                                 waiting=waiting):
                     parts.append(delta)
                     yield delta
-                answer = self.finish(question, hits, "".join(parts), offline, evidence)
+                answer = self.finish(question, hits, "".join(parts), offline, evidence, context, focus)
         except LLMError as exc:
             failure = f"{self.mode}: {exc.reason} after {exc.elapsed:.0f} s: showing the offline answer"
         except Exception as exc:  # a bug or a surprise in the reply: the offline answer still stands
@@ -199,10 +211,12 @@ class GenerativeAnswerer:
             yield answer.text
         yield answer
 
-    def finish(self, question: str, hits: list[Hit], raw: str, offline: Answer, evidence: list[Evidence]) -> Answer:
+    def finish(self, question: str, hits: list[Hit], raw: str, offline: Answer, evidence: list[Evidence],
+               context: str | None = None, focus: int = 0) -> Answer:
         """The answer to show for the model's reply `raw`: its checked text, or the offline
         answer (`offline`) when the model declined or wrote no claim to check ("Yes, [1]") but
-        the evidence answers, or the offline refusal when no sentence of the reply is supported
+        the evidence answers or the reply only restates a question asking a name or a quantity,
+        or the offline refusal when no sentence of the reply is supported
         or, the evidence being weak, one is not, none of its claims gives what was asked (a
         restatement of the topic) or none of its quotes is about the question."""
         if is_refusal(raw):
@@ -222,10 +236,19 @@ class GenerativeAnswerer:
             answer.warnings = checked.warnings + [
                 f"{self.mode}'s answer says what no paper supports closely enough, and the evidence is weak: "
                 "showing the offline refusal"]
+        elif (checked.claims and not offline.refused
+              and restates_instead([k.claim for k in checked.kept], question, _stated(offline))):
+            # "The method built on X guides Y [1]" for "Which method, built on X, guides Y?"
+            answer = offline
+            answer.warnings = checked.warnings + [
+                f"{self.mode}'s answer restates the question without {what_is_asked(question)}: "
+                "showing the offline answer"]
         elif checked.claims and (not offline.refused or (relevant(checked.citations, evidence)
                                                          and self.gives_asked(question, hits, checked))):
             answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
                             warnings=checked.warnings)
+            if not offline.refused:
+                self.complete(context or question, hits, checked, answer, focus)
         elif checked.claims and not relevant(checked.citations, evidence):
             # supported, but copied from a source that does not answer the question
             answer = offline
@@ -248,6 +271,42 @@ class GenerativeAnswerer:
                 f"no sentence of {self.mode}'s answer is supported by the papers: showing the offline refusal"]
         answer.draft = raw
         return answer
+
+    def complete(self, question: str, hits: list[Hit], checked: Checked, answer: Answer, focus: int = 0) -> None:
+        """Add to `answer` what it leaves out of a question in several parts: for each part asking
+        a name or a quantity that no kept claim states, the sentence of the model's main source
+        that states it (the offline answerer's choice for that part), cited, with a warning.
+
+        The q030 case: "how far were context limits pushed …, and which two extended models were
+        released?" answered "… to 32k [1]" alone; [1] says "we release E5-Base-4k and E5-RoPE-Base".
+        A follow-up passes its standalone form as `question` and its first `focus` hits are the
+        papers it is about: only their sentences are added."""
+        parts = facets(question)
+        main = next((k for k in checked.kept if k.sources), None)
+        if len(parts) < 2 or main is None:
+            return
+        n = next(iter(main.sources))  # cited by the kept claims, so its citation is in the answer
+        if focus and n > focus:  # a follow-up is answered from the papers it is about, not another
+            return
+        said = [k.claim for k in checked.kept]
+        for part in parts:
+            if answer_type(part) not in KINDS or self.states_part(said, part):
+                continue
+            found = self.offline.answer_to_part(part, question, hits[n - 1])
+            given = None if found is None else gives_part(found.text, part, question, hits[n - 1])
+            if given is None or already_given(given, " ".join(said)) or shown_in(found.text, " ".join(said)):
+                continue  # its source does not state it either, or the answer says it in other words
+            sentence = found.text.strip()
+            answer.text = f"{answer.text} {with_markers(sentence if _END.search(sentence) else sentence + '.', [n])}"
+            said.append(sentence)
+            answer.warnings.append(f"{self.mode}'s answer left out {what_is_asked(part)} for \"{part}\": "
+                                   f"added the sentence of [{n}] that states it")
+
+    def states_part(self, claims: list[str], part: str) -> bool:
+        """Some claim states the kind `part` asks for and shares one of its terms: in "How many
+        parameters …, and how long a document …?" the parameter count does not answer the length."""
+        asked = set(self.scorer.terms(part))
+        return any(states_asked(claim, part) and asked & terms for claim, terms in zip(claims, term_sets(claims)))
 
     def gives_asked(self, question: str, hits: list[Hit], checked: Checked) -> bool:
         """Whether some kept claim, with a source sentence supporting it, gives what `question`

@@ -8,7 +8,7 @@ import pytest
 from test_citations import PAPERS, hit
 
 from assistant.answerability import specific_terms
-from assistant.asked import answers_asked, states_asked, what_is_asked
+from assistant.asked import already_given, answers_asked, echoes, gives_part, restates_instead, states_asked, what_is_asked
 from assistant.evidence import EvidenceScorer
 
 MAMBA, NV_EMBED, SOLAR = (hit(i, t, a) for i, (t, a) in enumerate(PAPERS, start=1))
@@ -65,3 +65,39 @@ def test_states_asked_is_the_answer_kind_rule():
     assert states_asked("Because attention is quadratic.", "Why are transformer retrievers slow?")
     assert [what_is_asked(q) for q in ("How many GPUs?", "Which benchmark?", "Why is it slow?")] == [
         "a quantity", "a name", "what the question names"]
+
+
+READ_Q = ("Which method, built on analysing similarity maps of the <SEG> token against image-token embeddings, "
+          "guides multimodal models on where to attend with a Similarity as Points module?")
+
+
+def test_an_echo_of_the_question_is_no_answer_to_a_name_or_a_quantity():
+    echo = ("The method built on analysing similarity maps of the <SEG> token against image-token embeddings "
+            "guides multimodal models on where to attend with a Similarity as Points module.")
+    assert echoes([echo], READ_Q)
+    assert restates_instead([echo], READ_Q, "In this work [READ], we first visualize the similarity maps.")
+    assert not restates_instead([echo], READ_Q, "we first visualize the similarity maps.")  # offline names none
+    assert not echoes([echo + " It is called READ."], READ_Q)
+
+
+@pytest.mark.parametrize("question,claim", [
+    ("Which model, BERT or GPT-2, performs better on GLUE?", "GPT-2 performs better on GLUE."),  # a choice
+    ("How many languages does the model support, more than 100?", "The model supports more than 100 languages."),
+])
+def test_restating_is_the_answer_to_a_choice_or_a_confirmation(question, claim):
+    assert echoes([claim], question)
+    assert not restates_instead([claim], question, "It supports 104 languages, more than mBERT or GPT-2.")
+
+
+def test_what_a_sentence_gives_for_a_part_of_a_question():
+    q = "Which layer pools the token states of the decoder-only embedding model, and on which benchmark does it rank first?"
+    part = "on which benchmark does it rank first"
+    assert gives_part("NV-Embed ranks first on the MTEB benchmark.", part, q, NV_EMBED) == {"mteb"}
+    # the paper's own name says which paper, not which benchmark
+    assert gives_part("NV-Embed is trained with a latent attention layer.", part, q, NV_EMBED) is None
+    length = gives_part(TOKENS, "how long a document can it handle", "… and how long a document can it handle?", MAMBA)
+    assert length and already_given(length, "It supports inputs of up to 32K tokens.")
+    assert gives_part(TOKENS, "why is it fast", "Why is it fast?", MAMBA) is None  # neither a name nor a quantity
+    assert not already_given(length, "It has 80M parameters.")
+    assert not already_given(set(), "anything")  # a count in words: cannot tell
+

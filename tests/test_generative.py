@@ -183,7 +183,8 @@ def test_wrong_marker_is_re_cited(parts, run, fake):
     fake.reply = f"It can handle documents up to 32K tokens long [{wrong}]."
     _pieces, answer, _seconds, _statuses = run()
     n = number_of(answer, "Mamba")
-    assert answer.text == f"It can handle documents up to 32K tokens long [{n}]." and answer.mode == MODEL
+    # (the parameter count, the question's other part, is added from [n]: see the completion tests)
+    assert answer.text.startswith(f"It can handle documents up to 32K tokens long [{n}].") and answer.mode == MODEL
     assert any(w.startswith("re-cited") and f"from [{wrong}] to [{n}]" in w for w in answer.warnings)
 
 
@@ -192,8 +193,8 @@ def test_unsupported_sentence_is_removed(run, fake):
                   "solar-powered abacuses [1].")
     _pieces, answer, _seconds, _statuses = run()
     n = number_of(answer, "Mamba")
-    assert answer.text == f"The encoder has 80M parameters [{n}]." and answer.mode == MODEL
-    assert any("astronauts" in w for w in answer.warnings)
+    assert answer.text.startswith(f"The encoder has 80M parameters [{n}].") and answer.mode == MODEL
+    assert "astronauts" not in answer.text and any("astronauts" in w for w in answer.warnings)
 
 
 def test_answer_nothing_supports_becomes_the_offline_refusal(run, fake):
@@ -321,11 +322,90 @@ def test_weak_evidence_and_a_claim_stating_the_asked_number_is_kept(parts, run, 
     assert [c.quote for c in answer.citations] == ["It can handle documents up to 32K tokens long."]
 
 
-def test_strong_evidence_keeps_a_restatement(parts, run, fake):
-    """Only weak evidence asks a claim for the asked kind: with strong evidence the same reply stands."""
+def test_strong_evidence_completes_a_restatement(parts, run, fake):
+    """Only weak evidence asks a claim for the asked kind (else the refusal); with strong evidence
+    the same reply stands, and each part of the question it leaves out (the parameter count, the
+    document length: one stated quantity does not answer the other) is added from its source."""
     a, offline = parts
     hits = a.search(QUESTION, k=5)
     assert not offline.answer(QUESTION, hits).refused  # the premise: strong evidence
-    fake.reply = RESTATEMENT.format(n=number_of(Answer("", "", papers=hits), "Mamba"))
+    n = number_of(Answer("", "", papers=hits), "Mamba")
+    fake.reply = RESTATEMENT.format(n=n)
     _pieces, answer, _seconds, _statuses = run()
-    assert not answer.refused and answer.mode == MODEL and answer.text == fake.reply
+    assert not answer.refused and answer.mode == MODEL
+    assert answer.text == (f"{fake.reply} We present a state-space retrieval encoder with 80M parameters [{n}]. "
+                           f"It can handle documents up to 32K tokens long [{n}].")
+    assert len(answer.warnings) == 2
+
+
+def test_strong_evidence_and_an_echo_of_the_question_shows_the_offline_answer(parts, run, fake):
+    """The q077 case: asked for a quantity (or a name), the model restates the question with a
+    marker and adds nothing; the offline answer states it, so that is shown, the draft kept."""
+    a, _offline = parts
+    n = number_of(Answer("", "", papers=a.search(QUESTION, k=5)), "Mamba")
+    fake.reply = f"The state-space retrieval encoder has parameters and can handle a long document [{n}]."
+    _pieces, answer, _seconds, _statuses = run()
+    assert answer.mode == "extractive" and not answer.refused and "80M parameters" in answer.text
+    assert answer.draft == fake.reply
+    assert answer.warnings[-1] == (f"{MODEL}'s answer restates the question without a quantity: "
+                                   "showing the offline answer")
+    # one new word (what the paper presents) is not an echo: the model's answer stands (completed)
+    fake.reply = RESTATEMENT.format(n=n)
+    assert run()[1].text.startswith(fake.reply)
+
+
+
+PARTS_QUESTION = "Which layer pools the token states of the decoder-only embedding model, and on which benchmark does it rank first?"
+
+
+def test_a_part_the_answer_leaves_out_is_added_from_its_source(parts, run, fake):
+    """The q030 case: a question in two parts, the model answers the first; its source's sentence
+    stating the second (a name) is added, cited, with a warning naming the part."""
+    a, offline = parts
+    hits = a.search(PARTS_QUESTION, k=5)
+    assert not offline.answer(PARTS_QUESTION, hits).refused  # the premise: strong evidence
+    n = number_of(Answer("", "", papers=hits), "NV-Embed")
+    fake.reply = f"It adds a latent attention layer to obtain pooled embeddings from the token states [{n}]."
+    _pieces, answer, _seconds, _statuses = run(PARTS_QUESTION)
+    assert answer.mode == MODEL and answer.draft == fake.reply
+    assert answer.text == f"{fake.reply} NV-Embed ranks first on the MTEB benchmark [{n}]."
+    assert [c.number for c in answer.citations] == [n]
+    assert answer.warnings[-1] == (f"{MODEL}'s answer left out a name for \"on which benchmark does it rank first\": "
+                                   f"added the sentence of [{n}] that states it")
+    # an answer that gives both parts stands as written
+    fake.reply = (f"It adds a latent attention layer to obtain pooled embeddings [{n}]. "
+                  f"It ranks first on the MTEB benchmark [{n}].")
+    _pieces, answer, _seconds, _statuses = run(PARTS_QUESTION)
+    assert answer.text == fake.reply and not answer.warnings
+
+
+def test_a_part_said_in_other_words_is_not_added_again(parts, run, fake):
+    """The 32K is stated, though not with the part's words ("how long a document"): nothing added."""
+    a, _offline = parts
+    n = number_of(Answer("", "", papers=a.search(QUESTION, k=5)), "Mamba")
+    fake.reply = f"The encoder has 80M parameters and supports inputs of up to 32K tokens [{n}]."
+    _pieces, answer, _seconds, _statuses = run()
+    assert answer.mode == MODEL and answer.text == fake.reply and not answer.warnings
+
+
+
+def test_a_follow_up_is_completed_only_from_the_papers_it_is_about(parts):
+    """complete() with `focus`: the model's main source must be one of the first `focus` hits."""
+    from assistant.citations import check_citations
+
+    a, offline = parts
+    found = a.search(PARTS_QUESTION, k=5)
+    nv = next(h for h in found if h.title.startswith("NV-Embed"))
+    hits = [next(h for h in found if h.title.startswith("Mamba")), nv] + [h for h in found if h.title[:5] not in ("Mamba", "NV-Em")]
+    answerer = GenerativeAnswerer(ChatClient("http://127.0.0.1:9/v1", MODEL, "k", LIMITS), a.scorer, offline)
+    reply = "It adds a latent attention layer to obtain pooled embeddings from the token states [2]."
+
+    def completed(focus: int) -> str:
+        checked = check_citations(reply, hits, a.scorer)
+        answer = Answer(PARTS_QUESTION, checked.text, checked.citations, hits, mode=MODEL)
+        answerer.complete(PARTS_QUESTION, hits, checked, answer, focus)
+        return answer.text
+
+    assert completed(0).endswith("NV-Embed ranks first on the MTEB benchmark [2].")
+    assert completed(2).endswith("MTEB benchmark [2].")
+    assert completed(1) == reply  # the follow-up is about [1]: [2]'s sentence is not added
