@@ -243,14 +243,19 @@ def print_table(results: dict[str, dict]) -> None:
 
 
 # ---------------------------------------------------------------- main
-def build_systems(settings, cache_dir: Path, peer: bool) -> list:
-    """askpapers offline; with the configured LLM, askpapers with it and the llama-index peer."""
+def build_systems(settings, cache_dir: Path, peer: bool, replay: Path | None = None) -> list:
+    """askpapers offline; with the configured LLM, askpapers with it and the llama-index peer;
+    with `replay` (a run file), askpapers with that run's recorded LLM replies (benchmarks/replay.py)."""
     from assistant.llm import Limits, client_from_settings
     from benchmarks.llm_peer import AskpapersSystem, CitationEnginePeer, CountingClient
 
     offline = AskpapersSystem("askpapers offline", settings)
     offline.assistant.search("warm up")  # loads the models, so the first question's time is its own
     systems = [offline]
+    if replay is not None:
+        from benchmarks.replay import replay_system
+
+        return [*systems, replay_system(settings, read_run(replay), replay)]
     plain = client_from_settings(settings)
     if plain is None:
         return systems
@@ -280,6 +285,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                                               "default .cache/answers/<set>.jsonl")
     ap.add_argument("--resume", action="store_true", help="keep the answers already in --out, ask the rest")
     ap.add_argument("--report-only", action="store_true", help="print the table of --out, ask nothing")
+    ap.add_argument("--replay", type=Path, metavar="RUN",
+                    help="answer with the LLM replies recorded in RUN (an earlier --llm-base-url run), "
+                         "through the current code: no LLM is called (see benchmarks/replay.py)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--scifact", nargs="*", type=Path, help="also report answerability on SciFact (directory)")
     ap.add_argument("--no-calibration", action="store_true", help="skip the answerability calibration report")
@@ -291,6 +299,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if (args.questions is None) == (args.scifact_claims is None):
         ap.error("give a question file or --scifact-claims DIR (one of them)")
+    if args.replay and (args.out is None or args.out.resolve() == args.replay.resolve()):
+        ap.error("--replay RUN needs --out NEW, another file than RUN")
     if args.every < 1 or (args.limit is not None and args.limit < 1) or args.claims < 1:
         ap.error("--every, --limit and --claims take a number from 1 up")
     return args
@@ -317,7 +327,7 @@ def main(argv=None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         if not args.resume:
             out.write_text("", encoding="utf-8")
-        run(build_systems(settings, args.cache_dir, not args.no_peer), questions, out, done)
+        run(build_systems(settings, args.cache_dir, not args.no_peer, args.replay), questions, out, done)
     results = score(read_run(out), questions)
     if args.json:
         print(json.dumps(results, indent=2, default=str))

@@ -245,3 +245,53 @@ def test_pairs_report_counts_each_kind_of_wrong_decision(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0.500 right of 2 pairs (1 follow-ups); follow-ups taken as new 0, new questions taken as follow-ups 1" in out
     assert "b: new question decided wrong: Is it open source?" in out
+
+
+def test_replay_answers_each_prompt_with_the_reply_recorded_for_its_question():
+    """A replayed run: the answer prompt gets the question's draft (also when it asks the follow-up's
+    standalone question), the condensing prompt its standalone question, anything else an LLMError."""
+    from assistant.generative import answer_messages, condense_messages
+    from assistant.llm import LLMError
+    from benchmarks.replay import ReplayClient
+
+    records = [
+        {"system": "askpapers + local", "answer": {"question": "Which paper trains a hypernetwork?",
+                                                    "draft": "Hypernetworks for Embedding New Tokens [1]."}},
+        {"system": "askpapers + local", "answer": {"question": "How much does it improve?",
+                                                    "standalone_question": "How much does the hypernetwork improve perplexity?",
+                                                    "draft": "On twelve languages [1]."}},
+        {"system": "askpapers offline", "answer": {"question": "Which paper studies solar wind?", "draft": "x"}},
+    ]
+    client = ReplayClient(records, "askpapers + local", "local")
+    asked = answer_messages("Which paper trains a hypernetwork?", [], [])
+    assert client.complete(asked) == "Hypernetworks for Embedding New Tokens [1]."
+    assert client.complete(answer_messages("How much does the hypernetwork improve perplexity?", [], [])) \
+        == "On twelve languages [1]."
+    condensing = condense_messages("How much does it improve?", [{"role": "user", "content": "Which paper …?"}])
+    assert client.complete(condensing) == "How much does the hypernetwork improve perplexity?"
+    assert client.prompt_tokens > 0
+    with pytest.raises(LLMError):  # another system's replies are not this one's
+        client.complete(answer_messages("Which paper studies solar wind?", [], []))
+
+
+@pytest.mark.slow
+def test_a_replayed_run_checks_the_recorded_draft_with_the_current_code(tmp_path, tiny_papers):
+    """Replaying through AskpapersSystem: the recorded draft goes through citation checking as a live
+    reply would; a question with no recorded reply gets the offline answer and a warning."""
+    from assistant import Assistant
+    from assistant.settings import get_settings
+    from benchmarks.replay import replay_system
+
+    Assistant(index_dir=tmp_path / "index").ingest([write_jsonl(tmp_path / "p.jsonl", tiny_papers)])
+    q = "Which paper trains a hypernetwork to embed new tokens?"
+    draft = "A hypernetwork predicts embeddings for tokens missing from the vocabulary."  # no marker
+    records = [{"system": "askpapers + local", "answer": {"question": q, "draft": draft}}]
+    system = replay_system(get_settings(index_dir=tmp_path / "index"), records, tmp_path / "run.jsonl")
+    assert system.name == "askpapers + local (replayed)"
+    timed = system.ask(q)
+    assert timed.answer.draft == draft and [c.title for c in timed.answer.citations] == [GOLD]  # re-cited
+    assert timed.prompt_tokens > 20
+    other = system.ask("Which paper measures solar wind turbulence with spacecraft?")
+    assert not other.answer.refused and other.answer.citations and other.answer.warnings
+    with pytest.raises(SystemExit):
+        replay_system(get_settings(index_dir=tmp_path / "index"), [], tmp_path / "empty.jsonl")
