@@ -12,7 +12,7 @@ from typing import Callable
 from ingest.filters import AskpapersInputError, SearchFilters
 
 from .answers import Answer, Answerer
-from .conversation import Turn, condense_offline, is_follow_up, to_turns
+from .conversation import Turn, condense_offline, is_follow_up, points_back, to_turns
 from .retrieval import Hit, HybridRetriever
 from .settings import Settings, get_settings
 
@@ -194,7 +194,7 @@ class Assistant:
 
             try:
                 rewritten = client.complete(condense_messages(question, turns)).strip().splitlines()[0]
-                if len(rewritten) > 8:
+                if len(rewritten) > 8 and not points_back(rewritten):  # a rewrite still saying "they" is none
                     return rewritten
             except (LLMError, IndexError) as exc:
                 warnings.append(f"could not rewrite the follow-up with the LLM ({exc}); used the offline method")

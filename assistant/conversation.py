@@ -138,9 +138,10 @@ _IDENTIFY = re.compile(r"^\s*(which|what|name|list|find)\s+(\w+\s+)?(papers?|wor
                        r"methods?|models?|approach(es)?|frameworks?|systems?|techniques?|datasets?|benchmarks?)\b"
                        r"(?!\s*[?.!]*\s*$)", re.I)
 # a definite noun phrase with nothing after it saying which one ("is the 200K model trained from
-# scratch?", "how big is the production dataset?") presupposes the thing under discussion
-_DEFINITE = re.compile(r"\bthe\s+((?:[\w'-]+\s+){0,2}?)([\w-]+)\b(?!\s+(of|that|which|who|whose|for|called|named)\b)",
-                       re.I)
+# scratch?", "how big is the production dataset?") presupposes the thing under discussion: "the",
+# then its words that name nothing new, unless a specifier follows them ("the 34B base model of …")
+_DEFINITE = re.compile(r"\bthe(?=((?:\s+[\w'.-]+){1,6}))", re.I)
+_SPECIFIER = frozenset("of that which who whose for called named".split())
 MAX_CARRIED_WORDS = 24  # words of the last question a condensed follow-up carries
 FRAGMENT_WORDS = 3  # "Which games?", "And ImageNet?": too short to be a question of its own
 
@@ -164,6 +165,7 @@ _GENERIC = frozenset(_stem_word(w) for w in """
     second third last final previous next base call name find show claim conclude measure help versus vs
     different difference same similar cost memory compute gpu hour day minute second hardware language english
     human people user real world token pretrain pre-train finetune fine-tune inference complexity length
+    share fraction ratio rate
     how much many short shorter long longer high higher low lower smaller larger bigger faster slower
     better worse cheaper perplexity bleu rouge f1 recall precision error loss latency throughput""".split())
 
@@ -185,21 +187,109 @@ def subject_words(question: str) -> list[str]:
     return [w for w in content_words(question) if _stem_word(w) not in _GENERIC]
 
 
+# where the clause of a referring word starts: a sentence or clause break, or "and"/"but" opening a
+# new wh-question ("What is CLEAR and what kind of retriever is it meant to complement?")
+_CLAUSE_BREAK = re.compile(r"[.?!:;,]\s|\b(and|but)\s+(?=(what|which|how|who|whom|whose|when|where|why)\b)", re.I)
+# a wh-word opening a clause, its phrase, then the verb: in "How much more misclassification does its
+# error grow?" the phrase asks about something, it does not say whose error
+_WH_CLAUSE = re.compile(r"(?:^|[.?!:;,]\s*|\band\s+|\bbut\s+)(?:[\w'-]+\s+){0,3}?"  # "and parallel data in how"
+                        r"(what|which|how|who|whom|whose|when|where|why)\b", re.I)
+_AUX_WORDS = "is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might"
+# a clause asked as a question, its verb before its subject: "how small does Llama 7B get with it?",
+# "is there an implementation of it?", "what accuracy did that report give?"
+_INVERTED = re.compile(rf"\s*(?:(?:[\w'-]+\s+){{0,3}}?(?:what|which|how|who|whom|whose|when|where|why)\b"
+                       rf"(?:\s+[\w'-]+){{0,6}}?\s+)?(?:{_AUX_WORDS})\b", re.I)
+_AUXILIARY = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\s+$",
+                        re.I)
+_REFERRING = re.compile(r"\b(they|them|it|itself|themselves|he|she|him|its|their|theirs|his|her|this|that|these|"
+                        r"those|such|said|aforementioned|the)\b", re.I)
+_PLURAL_REFERENCES = frozenset("they them their theirs themselves these those".split())
+
+
+def _plural(word: str) -> bool:
+    """A plural noun, roughly: "models", "placeholders", "LLMs" (not "class", "corpus", "analysis")."""
+    lw = word.lower()
+    return len(lw) > 3 and lw.endswith("s") and not lw.endswith(("ss", "us", "is", "ics"))
+
+
+def _has_antecedent(question: str, at: int, plural: bool = False, same_clause: bool = False) -> bool:
+    """Does the question itself name, before position `at`, what a referring word there refers to?
+
+    A pronoun, a demonstrative or "the …" refers to something named in an earlier sentence or
+    clause ("A paper proposes X for Y. How much faster is it?", "…, and which dense model was it
+    initialized from?"), not to its own clause ("how small does Llama 7B get with it?", "is there an
+    implementation of it?"). A possessive may refer inside its clause ("the method that expands a
+    small model while preserving its function"), but not to the wh-phrase it follows ("what accuracy
+    does its base model reach?"). "they"/"their" need a plural. Only the question's own subject
+    words count (see `subject_words`)."""
+    before = question[:at]
+    if same_clause:
+        opening = list(_WH_CLAUSE.finditer(before))
+        if opening and _AUXILIARY.search(before):
+            before = before[: opening[-1].start()]
+    else:
+        breaks = list(_CLAUSE_BREAK.finditer(before))
+        start = breaks[-1].end() if breaks else 0
+        if _INVERTED.match(before[start:]):  # a question's own clause: what it asks about, not a referent
+            before = before[:start]
+    words = subject_words(before)
+    return any(_plural(w) for w in words) if plural else bool(words)
+
+
 def points_back(question: str, said: set[str] = frozenset()) -> bool:
     """Does the question refer to something said before ("they", "that model", "what about …")?
-    `said` holds the stems of what the last turn said."""
-    if _PRONOUN.search(question) or _DEMONSTRATIVE.search(question) or _CONTINUES.search(question):
+    `said` holds the stems of what the last turn said. A pronoun, possessive, demonstrative or
+    definite "the …" points back only when the question names nothing it could refer to
+    (`_has_antecedent`): long questions often describe a paper, then ask "how fast is it?"."""
+    if _CONTINUES.search(question):
         return True
-    m = _POSSESSIVE.search(question)
-    if m and not subject_words(question[: m.start()]):
-        return True
+    for pattern in (_PRONOUN, _POSSESSIVE, _DEMONSTRATIVE):
+        for m in pattern.finditer(question):
+            word = _REFERRING.search(m.group(0))  # where the referring word itself starts
+            if not _has_antecedent(question, m.start() + word.start(), word.group(0).lower() in _PLURAL_REFERENCES,
+                                   same_clause=pattern is _POSSESSIVE):
+                return True
     if _IDENTIFY.search(question):  # "which method builds drafts from …?" names its own target
         return False
     for m in _DEFINITE.finditer(question):
-        words = (m.group(1) + m.group(2)).split()
-        if all(_stem_word(w) in _GENERIC or _stem_word(w) in said or any(c.isdigit() for c in w) for w in words):
+        if _presupposes(m.group(1), said) and not _has_antecedent(question, m.start()):
             return True
     return False
+
+
+def _presupposes(phrase: str, said: set[str]) -> bool:
+    """Does "the" + `phrase` presuppose a thing under discussion? Its first word names nothing new
+    (generic, already said, or a quantity: "the 200K model", "the last phase", "the required prompt
+    length"), no word is a name ("the MTEB benchmark", "the o1-preview agent" say which one), and
+    no specifier follows ("the 34B base model of 01.AI's Yi family")."""
+    words = []
+    for w in phrase.split()[:4]:
+        bare = w.strip("?.!,;:()\"'")
+        if not bare or bare.lower() in _STOP:
+            break
+        words.append(bare)
+        if bare != w:  # punctuation ends the phrase
+            break
+    if not words or any(_is_name(w) for w in words):
+        return False
+    first = _stem_word(words[0])
+    if not (first in _GENERIC or first in said or words[0][0].isdigit()):
+        return False
+    rest = phrase.split(words[-1], 1)[1] if words[-1] in phrase else ""
+    clause = re.split(r"[,;:.?!()]", rest, maxsplit=1)[0].lower().split()
+    return not any(w in _SPECIFIER for w in clause[:4])
+
+
+_QUANTITY = re.compile(r"^\d[\d.,]*[KMBTkmbtx%]?(-[a-z]+)?$")
+
+
+def _is_name(word: str) -> bool:
+    """A word that names something: an acronym or capital inside it ("MTEB", "WhiteningBERT",
+    "DP2Unlearning"), or letters with digits not starting with a digit ("o1-preview"); quantities
+    ("200K", "110M-parameter") are not names."""
+    if _QUANTITY.match(word):
+        return False
+    return any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
 
 
 def is_follow_up(question: str, previous: Turn | None) -> bool:
@@ -210,7 +300,8 @@ def is_follow_up(question: str, previous: Turn | None) -> bool:
     possessive with no owner in the question ("their results"), a demonstrative ("is that
     better?", "these models"), an elliptical opener or closer ("and on ImageNet?", "… too?"),
     or a definite noun phrase made only of generic or already-said words ("the 200K model",
-    "the complexity"). A fragment of at most three words ("Which games?") is a follow-up.
+    "the complexity"), each only when the question names nothing before it that it could refer
+    to (`points_back`: long questions often describe a paper, then ask "how fast is it?"). A fragment of at most three words ("Which games?") is a follow-up.
     Otherwise a question that names its own subject — a content word that is neither generic
     ("model", "faster", "dataset") nor said in the previous turn — is new; one that names
     nothing of its own continues the conversation ("how long does training take?").
@@ -223,8 +314,8 @@ def is_follow_up(question: str, previous: Turn | None) -> bool:
                                                              *previous.cited_titles]))}
     if points_back(question, said):
         return True
-    if len(_WORD.findall(question)) <= FRAGMENT_WORDS:
-        return True
+    if len(_WORD.findall(question)) <= FRAGMENT_WORDS:  # "Which games?", but not "What's WhiteningBERT?"
+        return not any(_is_name(w) and _stem_word(w) not in said for w in content_words(question))
     own = [w for w in subject_words(question) if _stem_word(w) not in said]
     return not own
 

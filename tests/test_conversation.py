@@ -28,6 +28,15 @@ def test_follow_up_decisions_on_the_pairs_set():
     assert result["accuracy"] >= 0.95, result["wrong"]
 
 
+def test_follow_up_decisions_on_the_second_pairs_set():
+    """The second set (followup_pairs_fresh.jsonl: many long questions that refer inside themselves)."""
+    from assistant.evaluation import evaluate_follow_ups
+
+    result = evaluate_follow_ups(FIXTURES / "followup_pairs_fresh.jsonl")
+    assert result["pairs"] == 80 and result["follow_ups"] == 40
+    assert result["accuracy"] >= 0.90, result["wrong"]
+
+
 @pytest.mark.parametrize("question", [
     "What datasets did they use?", "Is it open source?", "How do their results compare?",
     "Is that better than pruning?", "And on ImageNet?", "What about the smaller model?", "Which games?",
@@ -51,6 +60,38 @@ def test_questions_that_name_their_own_subject(question):
                     answer="LLMLingua-2 is 3x-6x faster than existing prompt compression methods [1].",
                     cited_titles=["LLMLingua-2: Data Distillation for Efficient and Faithful Task-Agnostic Prompt Compression"])
     assert not is_follow_up(question, previous)
+
+
+@pytest.mark.parametrize("question", [
+    # the pronoun, possessive or "the …" refers to what the question itself names before it
+    "A technical report on training a mixture-of-experts LLM compares upcycling with training from scratch. "
+    "How many experts does the resulting model have, and which dense model was it initialized from?",
+    "One way to cut pretraining cost is to insert the [MASK] placeholders only at a later layer. "
+    "In that work, what masking rate did they move to?",
+    "What is the method that expands a small pretrained language model into a wider one while preserving its "
+    "function, so the big model starts training as accurate as the small one?",
+    "How many source languages does the translation model initialized from XLM-R support, and parallel data "
+    "in how many languages was it trained on?",
+    "In the large multilingual extension of MTEB, which embedding model came out best, and how many "
+    "parameters does it have?",
+    "What MMLU score does the 34B base model of 01.AI's Yi family reach?",
+    "What's WhiteningBERT?",  # a short question naming something new
+])
+def test_a_reference_inside_the_question_does_not_make_it_a_follow_up(question):
+    previous = Turn(question="How much faster is LLMLingua-2 than existing prompt compression methods?",
+                    cited_titles=["LLMLingua-2: Data Distillation for Efficient and Faithful Task-Agnostic Prompt Compression"])
+    assert not is_follow_up(question, previous)
+
+
+@pytest.mark.parametrize("question", [
+    "Which kind of position encoding benefited more from their context-extension strategies?",  # no plural owner
+    "How much more misclassification does it cause?",  # the wh-phrase is not what "it" is
+    "What two new training techniques did that report highlight?",
+    "How small does Llama 7B get with it?",  # not the subject of its own clause
+    "Is there an official PyTorch implementation of it?",
+])
+def test_a_reference_with_nothing_to_refer_to_in_the_question_points_back(question):
+    assert points_back(question)
 
 
 def test_first_question_is_never_a_follow_up():

