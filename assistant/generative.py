@@ -26,7 +26,7 @@ from .conversation import to_turns
 from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer, term_sets
 from .extractive import ExtractiveAnswerer, paper_support
 from .llm import ChatClient, LLMError
-from .questions import answer_type, facets
+from .questions import answer_type, asks_for_several, facets
 from .quoting import shown_in
 from .retrieval import Hit
 
@@ -52,6 +52,14 @@ def _stated(answer: Answer) -> str:
     for c in answer.citations:
         text = text.replace(f'"{c.title}"', "")
     return without_markers(text)
+
+
+def lists_every_source(raw: str, shown: int) -> bool:
+    """Does the reply walk through the sources, citing every one of at least four (or all but one)
+    in the order shown? Small models asked about a topic often paste a sentence of each source:
+    that is no choice of what answers, whatever each sentence's support."""
+    order = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", raw)))
+    return shown >= 4 and len(order) >= shown - 1 and order == sorted(order)
 
 
 def is_refusal(text: str) -> bool:
@@ -243,6 +251,12 @@ class GenerativeAnswerer:
             answer.warnings = checked.warnings + [
                 f"{self.mode}'s answer restates the question without {what_is_asked(question)}: "
                 "showing the offline answer"]
+        elif checked.claims and not offline.refused and lists_every_source(raw, len(hits)) \
+                and not asks_for_several(question):
+            # "[1] This paper … [2] In this work … [3] …": a walk through the sources, not a choice
+            answer = offline
+            answer.warnings = checked.warnings + [
+                f"{self.mode} went through every source in turn instead of answering: showing the offline answer"]
         elif checked.claims and (not offline.refused or (relevant(checked.citations, evidence)
                                                          and self.gives_asked(question, hits, checked))):
             answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,

@@ -18,6 +18,7 @@ from assistant.generative import (
     answer_messages,
     count_tokens,
     format_sources,
+    lists_every_source,
     pick_evidence,
     quoted_by,
     relevant,
@@ -353,6 +354,24 @@ def test_strong_evidence_and_an_echo_of_the_question_shows_the_offline_answer(pa
     fake.reply = RESTATEMENT.format(n=n)
     assert run()[1].text.startswith(fake.reply)
 
+
+
+def test_a_walk_through_every_source_shows_the_offline_answer(parts, run, fake):
+    """The q165 case: asked about a topic, the model pastes one sentence of each source in turn,
+    each supported by its source; that chooses nothing, so the offline answer is shown."""
+    a, _offline = parts
+    hits = a.search(QUESTION, k=5)
+    fake.reply = " ".join(f"[{i}] {h.abstract.split('. ')[0].rstrip('.')}." for i, h in enumerate(hits, start=1))
+    answer = run()[1]
+    assert answer.mode == "extractive" and "80M parameters" in answer.text and answer.draft == fake.reply
+    assert answer.warnings[-1] == f"{MODEL} went through every source in turn instead of answering: showing the offline answer"
+
+
+def test_what_counts_as_a_walk_through_the_sources():
+    assert lists_every_source("[1] a. [2] b. [3] c. [5] d.", 5)  # all but one, in order
+    assert not lists_every_source("[2] a. [1] b. [3] c. [4] d.", 5)  # an order of its own: a choice
+    assert not lists_every_source("a [1]. b [2]. c [3].", 5)  # three of five
+    assert not lists_every_source("a [1]. b [2]. c [3].", 3)  # too few sources to tell
 
 
 PARTS_QUESTION = "Which layer pools the token states of the decoder-only embedding model, and on which benchmark does it rank first?"
