@@ -203,6 +203,11 @@ _AUXILIARY = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|
                         re.I)
 _REFERRING = re.compile(r"\b(they|them|it|itself|themselves|he|she|him|its|their|theirs|his|her|this|that|these|"
                         r"those|such|said|aforementioned|the)\b", re.I)
+# a dummy "it": "is it possible to …?", "it is not proven that …", "does it help to …?" is about
+# what follows, not about something said before
+_EXPLETIVE = re.compile(r"it\s+(?:is\s+|was\s+)?(?:not\s+|still\s+|really\s+)?(?:true|possible|known|proven|shown|"
+                        r"necessary|better|worse|worth|clear|feasible|harder|easier|likely|enough|helpful|common|"
+                        r"help|pay|matter|make\s+sense)\s+(?:that|to|whether|if)\b", re.I)
 _PLURAL_REFERENCES = frozenset("they them their theirs themselves these those".split())
 
 
@@ -246,6 +251,8 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
     for pattern in (_PRONOUN, _POSSESSIVE, _DEMONSTRATIVE):
         for m in pattern.finditer(question):
             word = _REFERRING.search(m.group(0))  # where the referring word itself starts
+            if _EXPLETIVE.match(question, m.start() + word.start()):  # "is it true that …?" refers to nothing
+                continue
             if not _has_antecedent(question, m.start() + word.start(), word.group(0).lower() in _PLURAL_REFERENCES,
                                    same_clause=pattern is _POSSESSIVE):
                 return True

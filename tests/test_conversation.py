@@ -76,6 +76,8 @@ def test_questions_that_name_their_own_subject(question):
     "parameters does it have?",
     "What MMLU score does the 34B base model of 01.AI's Yi family reach?",
     "What's WhiteningBERT?",  # a short question naming something new
+    "Is it true that transformers cannot multiply large numbers?",  # a dummy "it"
+    "It is not proven that moderate consumption of chocolate reduces cardiovascular risk.",
 ])
 def test_a_reference_inside_the_question_does_not_make_it_a_follow_up(question):
     previous = Turn(question="How much faster is LLMLingua-2 than existing prompt compression methods?",
