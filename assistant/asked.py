@@ -127,6 +127,23 @@ def already_given(given: set[str], text: str) -> bool:
     return bool(given) and {g.lower() for g in given} <= said
 
 
+_WORD_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_WORD_NUMBERS.update({"twenty": "20", "hundred": "100", "thousand": "1000", "double": "2", "twice": "2",
+                      "triple": "3", "half": "50"})
+
+
+def unsourced_numbers(claim: str, sources: list[str], question: str) -> set[str]:
+    """The numbers `claim` states that neither its `sources` (the cited papers' titles and
+    abstracts) nor the question state, in digits or in words ("two" gives 2): a small model's
+    invented or computed figure ("32k" where the paper says 8k, "100B more than …")."""
+    given = stated_numbers(question)
+    for text in sources:
+        given |= stated_numbers(text) | {n for w, n in _WORD_NUMBERS.items()
+                                         if re.search(rf"\b{w}\b", text, re.IGNORECASE)}
+    return {n for n in stated_numbers(claim) - given if n.lstrip("0") or n == "0"}
+
+
 def what_is_asked(question: str) -> str:
     """How a refusal names what the answer lacked: "a quantity", "a name", "the question's terms"."""
     return {QUANTITY: "a quantity", NAME: "a name"}.get(answer_type(question), "what the question names")

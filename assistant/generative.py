@@ -20,7 +20,16 @@ from prompts import load
 
 from .answerability import specific_terms
 from .answers import REFUSAL, Answer
-from .asked import KINDS, already_given, answers_asked, gives_part, restates_instead, states_asked, what_is_asked
+from .asked import (
+    KINDS,
+    already_given,
+    answers_asked,
+    gives_part,
+    restates_instead,
+    states_asked,
+    unsourced_numbers,
+    what_is_asked,
+)
 from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations, with_markers, without_markers
 from .conversation import to_turns
 from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer, term_sets
@@ -223,7 +232,8 @@ class GenerativeAnswerer:
                context: str | None = None, focus: int = 0) -> Answer:
         """The answer to show for the model's reply `raw`: its checked text, or the offline
         answer (`offline`) when the model declined or wrote no claim to check ("Yes, [1]") but
-        the evidence answers or the reply only restates a question asking a name or a quantity,
+        the evidence answers, or the reply only restates a question asking a name or a quantity,
+        states a figure no cited abstract states, or walks through every source in turn,
         or the offline refusal when no sentence of the reply is supported
         or, the evidence being weak, one is not, none of its claims gives what was asked (a
         restatement of the topic) or none of its quotes is about the question."""
@@ -250,6 +260,12 @@ class GenerativeAnswerer:
             answer = offline
             answer.warnings = checked.warnings + [
                 f"{self.mode}'s answer restates the question without {what_is_asked(question)}: "
+                "showing the offline answer"]
+        elif checked.claims and not offline.refused and (invented := self.unsourced(checked, hits, question)):
+            # a figure no cited abstract states: the one thing a reader must be able to trust
+            answer = offline
+            answer.warnings = checked.warnings + [
+                f"{self.mode}'s answer states {', '.join(sorted(invented))}, which its sources do not: "
                 "showing the offline answer"]
         elif checked.claims and not offline.refused and lists_every_source(raw, len(hits)) \
                 and not asks_for_several(question):
@@ -285,6 +301,15 @@ class GenerativeAnswerer:
                 f"no sentence of {self.mode}'s answer is supported by the papers: showing the offline refusal"]
         answer.draft = raw
         return answer
+
+    @staticmethod
+    def unsourced(checked: Checked, hits: list[Hit], question: str) -> set[str]:
+        """The numbers kept claims state that the papers they cite do not (`asked.unsourced_numbers`)."""
+        invented: set[str] = set()
+        for k in checked.kept:
+            cited = [f"{hits[n - 1].title} {hits[n - 1].abstract}" for n in k.sources if 0 < n <= len(hits)]
+            invented |= unsourced_numbers(k.claim, cited, question)
+        return invented
 
     def complete(self, question: str, hits: list[Hit], checked: Checked, answer: Answer, focus: int = 0) -> None:
         """Add to `answer` what it leaves out of a question in several parts: for each part asking

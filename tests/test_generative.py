@@ -367,6 +367,27 @@ def test_a_walk_through_every_source_shows_the_offline_answer(parts, run, fake):
     assert answer.warnings[-1] == f"{MODEL} went through every source in turn instead of answering: showing the offline answer"
 
 
+def test_a_figure_no_cited_source_states_shows_the_offline_answer(parts, run, fake):
+    """The h011 case: the model writes a number its source does not give (8k in the paper, 32k in
+    the reply); the offline answer is shown, with the invented figure named."""
+    a, _offline = parts
+    n = number_of(Answer("", "", papers=a.search(QUESTION, k=5)), "Mamba")
+    fake.reply = f"The encoder has 120M parameters [{n}]. It handles documents of up to 32K tokens [{n}]."
+    answer = run()[1]
+    assert answer.mode == "extractive" and "80M parameters" in answer.text and answer.draft == fake.reply
+    assert answer.warnings[-1] == f"{MODEL}'s answer states 120, which its sources do not: showing the offline answer"
+    fake.reply = f"The encoder has 80M parameters [{n}], and it handles documents of thirty-two thousand tokens [{n}]."
+    assert run()[1].mode == MODEL  # every figure it states is its source's
+
+
+def test_numbers_in_words_and_in_the_question_count_as_given():
+    from assistant.asked import unsourced_numbers
+
+    assert unsourced_numbers("It releases 2 models and beats GPT-4 by 3 points.", ["We release two models."],
+                             "How far does it beat GPT-4?") == {"3"}
+    assert unsourced_numbers("It reaches 90.0% on K400.", ["VideoMAE V2 reaches 90.0% on Kinetics-400."], "?") == set()
+
+
 def test_what_counts_as_a_walk_through_the_sources():
     assert lists_every_source("[1] a. [2] b. [3] c. [5] d.", 5)  # all but one, in order
     assert not lists_every_source("[2] a. [1] b. [3] c. [4] d.", 5)  # an order of its own: a choice
