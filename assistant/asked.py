@@ -19,7 +19,17 @@ import re
 
 from .answerability import said_otherwise, share
 from .evidence import stated_numbers, term_sets
-from .questions import NAME, QUANTITY, answer_type, asked_kind, names, new_names, own_name, states_quantity
+from .questions import (
+    NAME,
+    QUANTITY,
+    answer_type,
+    asked_kind,
+    is_yes_no,
+    names,
+    new_names,
+    own_name,
+    states_quantity,
+)
 from .retrieval import Hit
 from .sentences import split_sentences
 
@@ -94,16 +104,17 @@ _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
 
 
 def restates_instead(claims: list[str], question: str, offline_said: str) -> bool:
-    """`claims` restate a question that asks for a name or a quantity, which `offline_said` (what
-    the offline answer states, without titles and markers) states. Not when restating is the
-    answer: a choice ("Which model, BERT or GPT-2, …?" – "GPT-2 …") or a quantity the question
-    offers to confirm ("…, more than 100?" – "It supports more than 100 languages")."""
-    kind = answer_type(question)
-    if kind not in KINDS or _CHOICE.search(question):
+    """`claims` only restate the question (or the search-box keywords), where `offline_said`
+    (what the offline answer states, without titles and markers) gives what a name or quantity
+    question asks. Not when restating is the answer: a yes/no question ("Does X need labels?" –
+    "X needs no labels"), a choice ("Which model, BERT or GPT-2, …?" – "GPT-2 …") or a quantity
+    the question offers to confirm ("…, more than 100?" – "It supports more than 100 languages")."""
+    if is_yes_no(question) or _CHOICE.search(question):
         return False
+    kind = answer_type(question)
     if kind == QUANTITY and any(stated_numbers(c) for c in claims):
         return False
-    return echoes(claims, question) and states_asked(offline_said, question)
+    return echoes(claims, question) and (kind not in KINDS or states_asked(offline_said, question))
 
 
 def gives_part(sentence: str, part: str, question: str, hit: Hit | None) -> set[str] | None:

@@ -258,9 +258,9 @@ class GenerativeAnswerer:
               and restates_instead([k.claim for k in checked.kept], question, _stated(offline))):
             # "The method built on X guides Y [1]" for "Which method, built on X, guides Y?"
             answer = offline
+            lacks = f"without {what_is_asked(question)}" if answer_type(question) in KINDS else "and adds nothing"
             answer.warnings = checked.warnings + [
-                f"{self.mode}'s answer restates the question without {what_is_asked(question)}: "
-                "showing the offline answer"]
+                f"{self.mode}'s answer restates the question {lacks}: showing the offline answer"]
         elif checked.claims and not offline.refused and (invented := self.unsourced(checked, hits, question)):
             # a figure no cited abstract states: the one thing a reader must be able to trust
             answer = offline

@@ -160,6 +160,14 @@ def asks_for_several(question: str) -> bool:
     return bool(_MULTI.search(question))
 
 
+_YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had)\b", re.I)
+
+
+def is_yes_no(question: str) -> bool:
+    """"Does X need labelled data?": answered by restating it ("X needs no labelled data")."""
+    return bool(_YES_NO.match(question))
+
+
 def is_topic_query(question: str) -> bool:
     """Search-box keywords ("SemEval emoji prediction LSTM") rather than a question."""
     return "?" not in question and not _QUESTION_START.search(question)

@@ -89,6 +89,23 @@ def test_restating_is_the_answer_to_a_choice_or_a_confirmation(question, claim):
     assert not restates_instead([claim], question, "It supports 104 languages, more than mBERT or GPT-2.")
 
 
+@pytest.mark.parametrize("question,claim", [
+    # the held-out h021, h043 cases: whatever was asked, writing it back is no answer
+    ("Which training-free way of swapping a tokenizer rebuilds each new token's embedding from shared tokens?",
+     "The training-free way of swapping a tokenizer rebuilds each new token's embedding from shared tokens."),
+    ("Mamba copying associative recall initialization", "Mamba copying associative recall initialization."),
+    ("Why does attention sink to the first token?", "Attention sinks to the first token."),
+])
+def test_an_echo_of_any_question_is_no_answer(question, claim):
+    assert restates_instead([claim], question, "We propose OMP, which mimics attention.")
+
+
+def test_restating_a_yes_no_question_is_its_answer():
+    claim = "DeCLUTR needs no labelled data."
+    assert echoes([claim], "Does DeCLUTR need labelled data?")
+    assert not restates_instead([claim], "Does DeCLUTR need labelled data?", "It is self-supervised.")
+
+
 def test_what_a_sentence_gives_for_a_part_of_a_question():
     q = "Which layer pools the token states of the decoder-only embedding model, and on which benchmark does it rank first?"
     part = "on which benchmark does it rank first"
