@@ -81,6 +81,11 @@ CLAIM_COVERAGE_WEIGHT = 0.10
 OWN_NAME_BONUS = 0.10  # "which model …?": for sentences naming the paper's own model
 
 
+def list_line(title: str, quote: str, number: int) -> str:
+    """One paper of a "which papers …" answer: its title, the sentence that shows it fits, [n]."""
+    return f'- "{title}": {quote} [{number}]'
+
+
 def paper_support(evidence: list[Evidence]) -> float:
     """How well one paper answers: its best sentence, and to a lesser degree its second best
     (a paper about the asked thing says it more than once; a near miss says it in passing)."""
@@ -197,7 +202,7 @@ class ExtractiveAnswerer:
             lines, citations = ["These indexed papers address it:"], []
             for h in chosen:
                 e = by_paper[h][0]
-                lines.append(f'- "{hits[h].title}": {self._quotes(hits[h], [e])[0]} [{h + 1}]')
+                lines.append(list_line(hits[h].title, self._quotes(hits[h], [e])[0], h + 1))
                 citations.append(self._citation(hits, e))
             return Answer(question, "\n".join(lines), citations, hits, refused=False, mode=self.mode)
         h = next((h for h in ranked if h < focus), ranked[0])  # a follow-up: from the papers it is about

@@ -33,7 +33,7 @@ from .asked import (
 from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations, with_markers, without_markers
 from .conversation import to_turns
 from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer, term_sets
-from .extractive import ExtractiveAnswerer, paper_support
+from .extractive import ExtractiveAnswerer, list_line, paper_support
 from .llm import ChatClient, LLMError
 from .questions import answer_type, asks_for_several, facets
 from .quoting import shown_in
@@ -277,7 +277,9 @@ class GenerativeAnswerer:
                                                          and self.gives_asked(question, hits, checked))):
             answer = Answer(question, checked.text, checked.citations, hits, refused=False, mode=self.mode,
                             warnings=checked.warnings)
-            if not offline.refused:
+            if not offline.refused and asks_for_several(question):
+                answer = self.list_with(offline, answer)
+            elif not offline.refused:
                 self.complete(context or question, hits, checked, answer, focus)
         elif checked.claims and not relevant(checked.citations, evidence):
             # supported, but copied from a source that does not answer the question
@@ -301,6 +303,20 @@ class GenerativeAnswerer:
                 f"no sentence of {self.mode}'s answer is supported by the papers: showing the offline refusal"]
         answer.draft = raw
         return answer
+
+    def list_with(self, offline: Answer, model: Answer) -> Answer:
+        """A "which papers …" answer: every paper the offline answerer lists, each with the
+        sentence that shows it fits, then those the model named besides (its quote for each).
+        A 1.5B model names two of three ("[1] and [3] look at …") and says nothing of why."""
+        listed = {c.number for c in offline.citations}
+        extra = list({c.number: c for c in model.citations if c.number not in listed}.values())
+        text = "\n".join([offline.text, *(list_line(c.title, c.quote, c.number) for c in extra)])
+        named = len({c.number for c in model.citations})
+        return Answer(offline.question, text, offline.citations + extra, offline.papers, refused=False,
+                      mode=self.mode if extra else offline.mode,
+                      warnings=model.warnings + [
+                          f"{self.mode} named {named} paper(s): listing every paper whose abstract fits, "
+                          "each with the sentence that shows it"])
 
     @staticmethod
     def unsourced(checked: Checked, hits: list[Hit], question: str) -> set[str]:

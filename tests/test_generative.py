@@ -388,6 +388,28 @@ def test_numbers_in_words_and_in_the_question_count_as_given():
     assert unsourced_numbers("It reaches 90.0% on K400.", ["VideoMAE V2 reaches 90.0% on Kinetics-400."], "?") == set()
 
 
+def test_a_which_papers_answer_lists_the_offline_papers_and_those_the_model_named(parts, fake):
+    """The held-out h022/h023 case: the model names two of three papers ("[1] and [3] look at …");
+    the answer lists every paper the offline answerer lists, each with its sentence, then the
+    model's own extra choice with its quote."""
+    a, offline = parts
+    hits = a.search("state-space retrieval encoder long documents", k=5)
+    cite = lambda n, quote: Citation(n, hits[n - 1].paper_id, hits[n - 1].title, None, quote, 0.9)  # noqa: E731
+    listed = Answer("Which papers …?", f'These indexed papers address it:\n- "{hits[0].title}": A. [1]',
+                    [cite(1, "A.")], hits, mode="extractive")
+    model = Answer("Which papers …?", "[1] and [4] do it [1][4].", [cite(1, "A."), cite(4, "D.")], hits, mode=MODEL,
+                   warnings=["re-cited …"])
+    generative = GenerativeAnswerer(ChatClient(fake.url, MODEL, "k", LIMITS), a.scorer, offline)
+    answer = generative.list_with(listed, model)
+    assert answer.text.splitlines() == ["These indexed papers address it:", f'- "{hits[0].title}": A. [1]',
+                                        f'- "{hits[3].title}": D. [4]']
+    assert [c.number for c in answer.citations] == [1, 4] and answer.mode == MODEL
+    assert answer.warnings == ["re-cited …", f"{MODEL} named 2 paper(s): listing every paper whose abstract fits, "
+                                             "each with the sentence that shows it"]
+    only_listed = generative.list_with(listed, Answer("q", "[1] does [1].", [cite(1, "A.")], hits, mode=MODEL))
+    assert only_listed.text == listed.text and only_listed.mode == "extractive"  # nothing of the model's own
+
+
 def test_what_counts_as_a_walk_through_the_sources():
     assert lists_every_source("[1] a. [2] b. [3] c. [5] d.", 5)  # all but one, in order
     assert not lists_every_source("[2] a. [1] b. [3] c. [4] d.", 5)  # an order of its own: a choice
