@@ -46,6 +46,15 @@ _AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)+)(?=\s
 # "… first claim [2]. [3] Morbidity rose …": a sentence that already ends with its own marker
 _ENDS_CITED = re.compile(r"\]\s*$")
 _LEADING = re.compile(r"^\s*\[\d+(?:\s*,\s*\d+)*\]")
+# markers written as the subject of their sentence: "[1] develops …", "[1] and [3] show …"
+_SUBJECT = re.compile(r"^\s*\[\d+\](?:\s*(?:,|and)\s*\[\d+\])*(?=\s+[a-z])")
+
+
+def paper_name(title: str) -> str:
+    """How an answer names a paper: the short name heading its title ("NV-Embed: Improved …"),
+    else the title in quotes."""
+    head = title.split(":", 1)[0].strip()
+    return head if ":" in title and 0 < len(head.split()) <= 4 else f"“{title}”"
 
 
 def _attach_after_stop(text: str) -> str:
@@ -59,8 +68,8 @@ def _attach_after_stop(text: str) -> str:
 
         def repl(m: re.Match, line: str = line, markers_first: bool = markers_first) -> str:
             follows = line[m.end():].strip()
-            if follows and (markers_first or _ENDS_CITED.search(line[: m.start()])):
-                return m.group(0)
+            if follows and (markers_first or _ENDS_CITED.search(line[: m.start()]) or follows[:1].islower()):
+                return m.group(0)  # ("… token. [1] develops …": the marker is the next sentence's subject)
             return f" {m.group(2).strip()}{m.group(1)}"
 
         lines.append(_AFTER_STOP.sub(repl, line))
@@ -158,6 +167,7 @@ class _Checker:
 
     def sentence(self, sentence: str) -> str | None:
         """The sentence with checked (or repaired) markers; None when it is removed."""
+        sentence = _SUBJECT.sub(lambda m: self.named(m), sentence)
         cited = list(dict.fromkeys(n for group in _MARKERS.findall(sentence) for n in _numbers(group)))
         claim = _MARKERS.sub("", sentence).strip()
         lead = _LEADING.match(sentence)
@@ -199,6 +209,17 @@ class _Checker:
             self.warnings.append(f"added the citation {names} to “{_short(claim)}”")
         self._quote(claim, targets, support)
         return with_markers(claim, targets)
+
+    def named(self, m: re.Match) -> str:
+        """A marker used as the sentence's subject ("[1] develops …", "[1] and [3] show …"), with
+        the name of the paper it stands for before it: "NV-Embed [1] develops …"."""
+        out = m.group(0)
+        for n in sorted({int(x) for x in re.findall(r"\d+", m.group(0))}, reverse=True):
+            if 1 <= n <= len(self.hits):
+                hit = self.hits[n - 1]
+                name = paper_name(hit.title)
+                out = re.sub(rf"\[{n}\]", lambda _m, name=name, n=n: f"{name} [{n}]", out, count=1)
+        return out
 
     def better_source(self, kept: list[int], support: list[tuple[float, int]]) -> int | None:
         """[n] of a source that supports a sentence citing one source clearly better than that one

@@ -167,13 +167,24 @@ def test_markers_first_replies_keep_each_marker_with_its_own_sentence(scorer, hi
     assert not checked.warnings and checked.claims == 2
 
 
-def test_a_marker_used_as_a_word_stays_where_it_was_written(scorer, hits):
+def test_a_marker_used_as_a_word_stays_where_it_was_written_with_its_paper_named(scorer, hits):
     # only a lone leading group before a capitalised sentence moves; "[1] and [2] show …" and
-    # "[1] shows …" keep their words as written (the old rewrite turned them into "and show …")
+    # "[1] shows …" keep their words as written (the old rewrite turned them into "and show …"),
+    # and the marker standing for a paper gets the paper's name before it
     checked = check_citations("[1] shows that the encoder has 80M parameters.", hits, scorer)
-    assert checked.text == "[1] shows that the encoder has 80M parameters." and not checked.warnings
+    assert checked.text == "Mamba Retriever [1] shows that the encoder has 80M parameters." and not checked.warnings
     checked = check_citations("[1] and [2] show that the encoder has 80M parameters.", hits, scorer)
-    assert checked.text.startswith("[1] and ") and "show that the encoder has 80M parameters." in checked.text
+    assert checked.text.startswith("Mamba Retriever [1] and ") and "show that the encoder has 80M" in checked.text
+    assert "“Solar Wind Turbulence at Small Scales” [3] reports" in check_citations(
+        "[3] reports an anisotropic cascade below the ion gyroradius.", hits, scorer).text  # no short name
+
+
+def test_a_marker_after_a_full_stop_before_a_verb_is_the_next_sentences_subject(scorer, hits):
+    """The held-out h019 reply: "… token. [1] develops …" kept "develops …" with no subject."""
+    checked = check_citations("The encoder has 80M parameters [1]. [1] handles documents up to 32K tokens long.",
+                              hits, scorer)
+    assert checked.text == ("The encoder has 80M parameters [1]. Mamba Retriever [1] handles documents up to "
+                            "32K tokens long.")
 
 
 def test_removed_counts_only_unsupported_claims(scorer, hits):
