@@ -142,6 +142,7 @@ _WORD_NUMBERS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 _WORD_NUMBERS.update({"twenty": "20", "hundred": "100", "thousand": "1000", "double": "2", "twice": "2",
                       "triple": "3", "half": "50"})
+_WORD_NUMBER = re.compile(rf"\b({'|'.join(_WORD_NUMBERS)})\b", re.IGNORECASE)
 
 
 def unsourced_numbers(claim: str, sources: list[str], question: str) -> set[str]:
@@ -150,8 +151,7 @@ def unsourced_numbers(claim: str, sources: list[str], question: str) -> set[str]
     invented or computed figure ("32k" where the paper says 8k, "100B more than …")."""
     given = stated_numbers(question)
     for text in sources:
-        given |= stated_numbers(text) | {n for w, n in _WORD_NUMBERS.items()
-                                         if re.search(rf"\b{w}\b", text, re.IGNORECASE)}
+        given |= stated_numbers(text) | {_WORD_NUMBERS[w.lower()] for w in _WORD_NUMBER.findall(text)}
     return {n for n in stated_numbers(claim) - given if n.lstrip("0") or n == "0"}
 
 

@@ -108,11 +108,12 @@ def without_markers(text: str) -> str:
     return _MARKERS.sub("", text)
 
 
-def with_markers(claim: str, numbers: list[int]) -> str:
-    """`claim` with its [n] markers before the closing punctuation: "It has 80M parameters [2]."""
+def with_markers(claim: str, numbers: list[int], stop: str = "") -> str:
+    """`claim` with its [n] markers before the closing punctuation: "It has 80M parameters [2]."
+    (a claim without one ends with `stop`)."""
     markers = "".join(f"[{n}]" for n in numbers)
     m = _END.search(claim)
-    return f"{claim[: m.start()]} {markers}{m.group(1)}" if m else f"{claim} {markers}"
+    return f"{claim[: m.start()]} {markers}{m.group(1)}" if m else f"{claim} {markers}{stop}"
 
 
 def keep_only(sentence: str, valid: set[int]) -> str:
@@ -213,13 +214,13 @@ class _Checker:
     def named(self, m: re.Match) -> str:
         """A marker used as the sentence's subject ("[1] develops …", "[1] and [3] show …"), with
         the name of the paper it stands for before it: "NV-Embed [1] develops …"."""
-        out = m.group(0)
-        for n in sorted({int(x) for x in re.findall(r"\d+", m.group(0))}, reverse=True):
-            if 1 <= n <= len(self.hits):
-                hit = self.hits[n - 1]
-                name = paper_name(hit.title)
-                out = re.sub(rf"\[{n}\]", lambda _m, name=name, n=n: f"{name} [{n}]", out, count=1)
-        return out
+        def name(marker: re.Match) -> str:
+            n = int(marker.group(1))
+            if not 1 <= n <= len(self.hits):
+                return marker.group(0)
+            return f"{paper_name(self.hits[n - 1].title)} {marker.group(0)}"
+
+        return re.sub(r"\[(\d+)\]", name, m.group(0))
 
     def better_source(self, kept: list[int], support: list[tuple[float, int]]) -> int | None:
         """[n] of a source that supports a sentence citing one source clearly better than that one

@@ -189,18 +189,18 @@ def subject_words(question: str) -> list[str]:
 
 # where the clause of a referring word starts: a sentence or clause break, or "and"/"but" opening a
 # new wh-question ("What is CLEAR and what kind of retriever is it meant to complement?")
-_CLAUSE_BREAK = re.compile(r"[.?!:;,]\s|\b(and|but)\s+(?=(what|which|how|who|whom|whose|when|where|why)\b)", re.I)
+_WH_WORDS = "what|which|how|who|whom|whose|when|where|why"
+_AUX_WORDS = "is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might"
+_CLAUSE_BREAK = re.compile(rf"[.?!:;,]\s|\b(and|but)\s+(?=({_WH_WORDS})\b)", re.I)
 # a wh-word opening a clause, its phrase, then the verb: in "How much more misclassification does its
 # error grow?" the phrase asks about something, it does not say whose error
 _WH_CLAUSE = re.compile(r"(?:^|[.?!:;,]\s*|\band\s+|\bbut\s+)(?:[\w'-]+\s+){0,3}?"  # "and parallel data in how"
-                        r"(what|which|how|who|whom|whose|when|where|why)\b", re.I)
-_AUX_WORDS = "is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might"
+                        rf"({_WH_WORDS})\b", re.I)
 # a clause asked as a question, its verb before its subject: "how small does Llama 7B get with it?",
 # "is there an implementation of it?", "what accuracy did that report give?"
-_INVERTED = re.compile(rf"\s*(?:(?:[\w'-]+\s+){{0,3}}?(?:what|which|how|who|whom|whose|when|where|why)\b"
+_INVERTED = re.compile(rf"\s*(?:(?:[\w'-]+\s+){{0,3}}?(?:{_WH_WORDS})\b"
                        rf"(?:\s+[\w'-]+){{0,6}}?\s+)?(?:{_AUX_WORDS})\b", re.I)
-_AUXILIARY = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\s+$",
-                        re.I)
+_AUXILIARY = re.compile(rf"\b({_AUX_WORDS})\s+$", re.I)
 _REFERRING = re.compile(r"\b(they|them|it|itself|themselves|he|she|him|its|their|theirs|his|her|this|that|these|"
                         r"those|such|said|aforementioned|the)\b", re.I)
 # a dummy "it": "is it possible to …?", "it is not proven that …", "does it help to …?" is about

@@ -52,9 +52,6 @@ _REFUSAL_SIGNS = re.compile(
 )
 
 
-_END = re.compile(r"[.!?][\"'”’)]*$")
-
-
 def _stated(answer: Answer) -> str:
     """What an answer states: its text without its sources' titles and its [n] markers."""
     text = answer.text
@@ -352,7 +349,7 @@ class GenerativeAnswerer:
             if given is None or already_given(given, " ".join(said)) or shown_in(found.text, " ".join(said)):
                 continue  # its source does not state it either, or the answer says it in other words
             sentence = found.text.strip()
-            answer.text = f"{answer.text} {with_markers(sentence if _END.search(sentence) else sentence + '.', [n])}"
+            answer.text = f"{answer.text} {with_markers(sentence, [n], stop='.')}"
             said.append(sentence)
             answer.warnings.append(f"{self.mode}'s answer left out {what_is_asked(part)} for \"{part}\": "
                                    f"added the sentence of [{n}] that states it")
