@@ -67,6 +67,23 @@ def test_bm25_search_and_idf(side):
     assert side.idf("neverseen") > side.idf(coral)  # unseen weighs the most
 
 
+def test_bm25_term_parts_kept_between_queries_are_bounded_and_score_the_same(side, monkeypatch):
+    from ingest.store.side import side_index
+
+    queries = ["glacier radar", "token embeddings glacier", "coral reef survey", "radar melt", "glacier"]
+    fresh = {q: side.search(q, 10) for q in queries}  # first sight of every term: computed, then kept
+    assert side._parts_size == sum(len(p) for p in side._parts.values()) > 0
+    monkeypatch.setattr(side_index, "PARTS_CACHE", 4)  # lists of 1 posting kept, at most 4 postings
+    cold = SideIndex.from_chunks(_rows(), "gen-1")
+    for _ in range(2):
+        for q in queries:
+            assert cold.search(q, 10) == fresh[q]  # kept, evicted or recomputed: the same scores
+            assert 0 < cold._parts_size <= 4
+    assert cold._parts_size < side._parts_size  # some were evicted
+    for q in queries:
+        assert side.search(q, 10) == fresh[q]  # now from what was kept
+
+
 def test_filter_masks(side):
     mask = side.mask(SearchFilters(date_from="2007", date_to="2010"))
     assert mask.tolist() == [True, False, False]  # an unknown date never passes a date bound

@@ -58,4 +58,4 @@ def term_part(tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
     """The term-frequency part of BM25, tf / (tf + norm), per posting (float32); a posting's score
     is its term's idf times this."""
     tf = tf.astype(np.float32)
-    return tf / (norm.astype(np.float32) + tf)
+    return tf / (norm.astype(np.float32, copy=False) + tf)
