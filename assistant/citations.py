@@ -9,6 +9,8 @@ Every claim sentence of the answer is measured against every source (the evidenc
   REPAIR_SUPPORT_MIN): small models number a list one off ("[2]" for the neighbour of the paper
   the sentence is about), and the neighbour, on the same topic, often passes CLAIM_SUPPORT_MIN;
   the sentence is then re-cited to the source that supports it;
+* of several citations on one sentence, those RECITE_MARGIN below the best-supported one are
+  removed (a small model cites a neighbouring paper beside the right one);
 * a sentence left with no supporting citation (it had no marker, or only wrong ones) is
   re-cited to the source that supports it best, when that support is at least
   REPAIR_SUPPORT_MIN (one source only: a second one nearly as close is usually a neighbour
@@ -35,7 +37,7 @@ from .sentences import split_sentences
 
 CLAIM_SUPPORT_MIN = 0.35  # below this, a cited abstract is not taken to support the sentence
 REPAIR_SUPPORT_MIN = 0.45  # an uncited sentence is given a source only when it supports it this well
-RECITE_MARGIN = 0.15  # how much better another source must support a sentence to replace its one citation
+RECITE_MARGIN = 0.15  # how much better another source must support a sentence to replace its citation
 STRICT_SUPPORT = 0.60  # what a claim needs when the evidence is weak (a near restatement of a source)
 MIN_CLAIM_WORDS = 3  # shorter sentences ("Sure!", "In short:") are connective text, not claims
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -195,6 +197,7 @@ class _Checker:
                 if n not in kept:
                     self.warnings.append(f"removed citation [{n}]: “{_short(self.hits[n - 1].title, 60)}” "
                                          f"does not support “{_short(claim)}”")
+            kept = self.best_supported(claim, kept, support)
             self._quote(claim, kept, support)
             return keep_only(sentence, set(kept))
         targets = self.repair_targets(support)
@@ -231,6 +234,19 @@ class _Checker:
         if not best or best[0] == kept[0]:
             return None
         return best[0] if support[best[0] - 1][0] - support[kept[0] - 1][0] >= RECITE_MARGIN else None
+
+    def best_supported(self, claim: str, kept: list[int], support: list[tuple[float, int]]) -> list[int]:
+        """Of several sources a sentence cites, those that support it about as well as the best one
+        does: a source RECITE_MARGIN below it is dropped, with a warning (one claim, one [n], unless
+        it draws on several sources alike). A small model cites a neighbouring paper beside the
+        right one ("… pushed the limit to 32k [1] [2]", where only [1] says it and [2] is another
+        long-context paper)."""
+        best = max(kept, key=lambda n: support[n - 1][0])
+        weaker = [n for n in kept if support[best - 1][0] - support[n - 1][0] >= RECITE_MARGIN]
+        for n in weaker:
+            self.warnings.append(f"removed citation [{n}] from “{_short(claim)}”: [{best}] "
+                                 f"“{_short(self.hits[best - 1].title, 60)}” supports it clearly better")
+        return [n for n in kept if n not in weaker]
 
     def repair_targets(self, support: list[tuple[float, int]]) -> list[int]:
         """[n] of the source that supports a sentence best, if well enough (the first on a tie)."""

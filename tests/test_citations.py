@@ -234,6 +234,21 @@ def test_right_list_numbering_and_shared_claims_are_kept(scorer):
     assert check_citations(both, hits, scorer).text == both
 
 
+def test_of_several_citations_only_those_about_as_supportive_as_the_best_are_kept(scorer, hits):
+    """"… [1] [2]" where [1] states the claim and [2] is a neighbour on the same topic: [2] goes."""
+    neighbour = hit(4, "Long-Document Retrieval Benchmarks", (
+        "Retrieval encoders struggle with long documents. We build a benchmark of long-document retrieval tasks "
+        "and evaluate transformer retrievers on it."))
+    both = [hits[0], neighbour]
+    claim = "The state-space retrieval encoder has 80M parameters"  # supports: [1] 0.92, [2] 0.52
+    checked = check_citations(f"{claim} [1] [2].", both, scorer)
+    assert checked.text == f"{claim} [1]."
+    assert [c.number for c in checked.citations] == [1]
+    assert any(w.startswith("removed citation [2]") and "clearly better" in w for w in checked.warnings)
+    alike = "Transformer retrievers are evaluated on long documents"  # both say it: both stay
+    assert check_citations(f"{alike} [1] [2].", both, scorer).text == f"{alike} [1] [2]."
+
+
 @pytest.mark.parametrize("sentence, valid, kept", [
     ("the 80M model [1][2].", {2}, "the 80M model [2]."),
     ("the 80M model [1] [2].", {2}, "the 80M model [2]."),
