@@ -84,7 +84,13 @@ _RESULT = re.compile(
     r"\b(we (found|find|show|showed|demonstrate|demonstrated|observed|report)|(was|were|is|are) (significantly |"
     r"strongly |independently |positively |negatively |inversely )?(associated|correlated|linked)|"
     r"significant(ly)?|odds ratio|hazard ratio|relative risk|confidence interval|(increase|decrease|reduce|"
-    r"improve|lower|raise|prevent|inhibit|enhance|promote|suppress|induce)[sd]|led to|resulted in)\b|"
+    r"improve|raise|enhance|promote|induce|rescue|restore|attenuate|reverse|abrogate|exacerbate|accelerate|"
+    r"mediate|require)[sd]|(lower|prevent|inhibit|suppress|abolish|impair|block|protect|worsen|delay)(s|es|ed)|"
+    r"led to|resulted in|"
+    r"no (significant |statistically significant )?(association|difference|effect|change|benefit|increase|decrease|"
+    r"reduction|improvement)|(did|does|do) not (affect|alter|change|improve|increase|reduce|differ|influence)|"
+    r"(had|have|has|showed|exhibited) (a |an )?(significantly )?(lower|higher|greater|smaller|reduced|increased|"
+    r"decreased|elevated))\b|"
     r"\bp\s*[<=>]\s*0?\.\d|\d\s*%",
     re.I,
 )

@@ -133,6 +133,13 @@ def test_the_extractive_answer_cites_the_supporting_sentence():
     ("Serum folate increased linearly with dosage.", 1),
     ("Our model achieves 85.2% accuracy on ImageNet.", 1),
     ("We report that basophils promote T helper 2 cell differentiation.", 1),
+    # negative and comparative findings, and outcome verbs (SciFact's gold sentences often say it so)
+    ("No association was detected between bariatric surgery and fractures, cancer, or stroke.", 1),
+    ("The screening component did not improve self reported visual problems.", 1),
+    ("Exposed infants had a lower hospital death rate.", 1),
+    ("Converting ApoE4 to ApoE3 by gene editing rescued these phenotypes.", 1),
+    ("Deletion of the receptor impaired kidney regeneration.", 1),
+    ("The lower layers process syntax.", 0),  # a comparative alone is not a finding
     ("Large language models are trained on web text.", 0),
     ("Context windows keep growing.", 0),  # a label only when a capitalised sentence follows it
     ("Methods that use retrieval are popular.", 0),
