@@ -25,6 +25,7 @@ from .questions import (
     done_without,
     facets,
     finding_strength,
+    has_number,
     introduces_name,
     is_claim,
     is_topic_query,
@@ -79,6 +80,8 @@ RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
 # of those cited (all 505); no sample-page answer changed (benchmarks/README.md, SciFact).
 CLAIM_COVERAGE_WEIGHT = 0.10
 OWN_NAME_BONUS = 0.10  # "which model …?": for sentences naming the paper's own model
+OUTCOME = 2  # `finding_strength` of a sentence that reports a result (1 is a number alone)
+RESTATED_SHARE = 0.2  # a sentence with at most this share of terms the answer lacks restates it
 
 
 def list_line(title: str, quote: str, number: int) -> str:
@@ -312,6 +315,17 @@ class ExtractiveAnswerer:
         if h >= FULLY_READ_PAPERS:
             candidates = [replace(e, hit=h) for e in self.scorer.score(claim, [hits[h]])] or candidates
         return candidates[:1]
+
+    def finding(self, question: str, hit: Hit, said: str = "") -> str | None:
+        """The sentence of `hit`'s abstract that reports its result most plainly (an outcome verb
+        or "we outperform …", `questions.finding_strength` ≥ OUTCOME), one with a figure first,
+        then the best supported; a sentence whose terms `said` nearly all holds already is passed
+        over. None when none is left."""
+        known = term_sets([said])[0]
+        fresh = [e for e in self.scorer.score(question, [hit]) if finding_strength(e.text) >= OUTCOME]
+        fresh = [e for e in fresh if (t := term_sets([e.text])[0]) and len(t - known) > RESTATED_SHARE * len(t)]
+        best = max(fresh, key=lambda e: (finding_strength(e.text), has_number(e.text), e.support), default=None)
+        return best.text if best is not None else None
 
     @staticmethod
     def _gist(candidates: list[Evidence]) -> list[Evidence]:

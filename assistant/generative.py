@@ -33,9 +33,9 @@ from .asked import (
 from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations, with_markers, without_markers
 from .conversation import to_turns
 from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer, term_sets
-from .extractive import ExtractiveAnswerer, paper_support
+from .extractive import OUTCOME, ExtractiveAnswerer, paper_support
 from .llm import ChatClient, LLMError
-from .questions import answer_type, asks_for_several, facets
+from .questions import answer_type, asks_for_several, facets, finding_strength, is_topic_query
 from .quoting import shown_in
 from .retrieval import Hit
 
@@ -278,6 +278,7 @@ class GenerativeAnswerer:
                 answer = self.list_with(offline, answer)
             elif not offline.refused:
                 self.complete(context or question, hits, checked, answer, focus)
+                self.add_finding(question, hits, checked, answer)
         elif checked.claims and not relevant(checked.citations, evidence):
             # supported, but copied from a source that does not answer the question
             answer = offline
@@ -357,6 +358,23 @@ class GenerativeAnswerer:
             said.append(sentence)
             answer.warnings.append(f"{self.mode}'s answer left out {what_is_asked(part)} for \"{part}\": "
                                    f"added the sentence of [{n}] that states it")
+
+    def add_finding(self, question: str, hits: list[Hit], checked: Checked, answer: Answer) -> None:
+        """Search-box keywords: when no kept claim reports a result, add the sentence of the main
+        source that does (the finding the offline gist quotes), cited, with a warning. The 1.5B
+        model summarises what a paper is about and leaves out what it found (dev q164: the team's
+        model and task, not "We ranked 2nd out of 48 teams"; held-out h046: the layers deleted and
+        swapped, not the 72-95% of accuracy kept)."""
+        main = next((k for k in checked.kept if k.sources), None)
+        said = [k.claim for k in checked.kept]
+        if not is_topic_query(question) or main is None or any(finding_strength(c) >= OUTCOME for c in said):
+            return
+        n = next(iter(main.sources))
+        found = self.offline.finding(question, hits[n - 1], " ".join(said))
+        if found is None or shown_in(found, answer.text):
+            return
+        answer.text = f"{answer.text} {with_markers(found.strip(), [n], stop='.')}"
+        answer.warnings.append(f"{self.mode}'s answer left out what [{n}] found: added the sentence that says it")
 
     def states_part(self, claims: list[str], part: str) -> bool:
         """Some claim states the kind `part` asks for and shares one of its terms: in "How many

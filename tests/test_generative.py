@@ -473,3 +473,24 @@ def test_a_follow_up_is_completed_only_from_the_papers_it_is_about(parts):
     assert completed(0).endswith("NV-Embed ranks first on the MTEB benchmark [2].")
     assert completed(2).endswith("MTEB benchmark [2].")
     assert completed(1) == reply  # the follow-up is about [1]: [2]'s sentence is not added
+
+
+KEYWORDS = "hypernetwork embeddings missing tokens vocabulary"
+
+
+def test_keywords_answered_without_the_finding_get_the_sentence_that_states_it(parts, run, fake):
+    """The dev q164 / held-out h046 case: for search-box keywords the model says what the paper is
+    about and leaves out what it found; its source's finding sentence is added, cited, with a warning."""
+    a, offline = parts
+    hits = a.search(KEYWORDS, k=5)
+    assert not offline.answer(KEYWORDS, hits).refused  # the premise: strong evidence
+    n = number_of(Answer("", "", papers=hits), "Hypernetworks")
+    fake.reply = f"The paper trains a hypernetwork that predicts embeddings for tokens missing from the vocabulary [{n}]."
+    _pieces, answer, _seconds, _statuses = run(KEYWORDS)
+    assert answer.mode == MODEL
+    assert answer.text == f"{fake.reply} It improves perplexity on twelve low-resource languages [{n}]."
+    assert answer.warnings[-1] == f"{MODEL}'s answer left out what [{n}] found: added the sentence that says it"
+    # an answer that says what it found stands as written
+    fake.reply = f"A hypernetwork for missing tokens improves perplexity on twelve low-resource languages [{n}]."
+    _pieces, answer, _seconds, _statuses = run(KEYWORDS)
+    assert answer.text == fake.reply and not any("found" in w for w in answer.warnings)
