@@ -321,9 +321,9 @@ class ExtractiveAnswerer:
         or "we outperform …", `questions.finding_strength` ≥ OUTCOME), one with a figure first,
         then the best supported; a sentence whose terms `said` nearly all holds already is passed
         over. None when none is left."""
-        known = term_sets([said])[0]
         fresh = [e for e in self.scorer.score(question, [hit]) if finding_strength(e.text) >= OUTCOME]
-        fresh = [e for e in fresh if (t := term_sets([e.text])[0]) and len(t - known) > RESTATED_SHARE * len(t)]
+        known, *terms = term_sets([said] + [e.text for e in fresh])
+        fresh = [e for e, t in zip(fresh, terms) if t and len(t - known) > RESTATED_SHARE * len(t)]
         best = max(fresh, key=lambda e: (finding_strength(e.text), has_number(e.text), e.support), default=None)
         return best.text if best is not None else None
 

@@ -85,6 +85,15 @@ def number_of(answer: Answer, prefix: str) -> int:
     return next(i for i, h in enumerate(answer.papers, start=1) if h.title.startswith(prefix))
 
 
+def strong_source(parts, question: str, prefix: str) -> int:
+    """[n] of the paper titled `prefix…` among `question`'s hits, where the offline answerer
+    answers (the premise of the tests that complete a model's reply: strong evidence)."""
+    a, offline = parts
+    hits = a.search(question, k=5)
+    assert not offline.answer(question, hits).refused  # the premise: strong evidence
+    return number_of(Answer("", "", papers=hits), prefix)
+
+
 def assert_offline(answer: Answer, reason: str) -> None:
     """The offline answer, with the one-line warning naming the model and what happened."""
     assert answer.mode == "extractive" and not answer.refused and answer.citations
@@ -327,10 +336,7 @@ def test_strong_evidence_completes_a_restatement(parts, run, fake):
     """Only weak evidence asks a claim for the asked kind (else the refusal); with strong evidence
     the same reply stands, and each part of the question it leaves out (the parameter count, the
     document length: one stated quantity does not answer the other) is added from its source."""
-    a, offline = parts
-    hits = a.search(QUESTION, k=5)
-    assert not offline.answer(QUESTION, hits).refused  # the premise: strong evidence
-    n = number_of(Answer("", "", papers=hits), "Mamba")
+    n = strong_source(parts, QUESTION, "Mamba")
     fake.reply = RESTATEMENT.format(n=n)
     _pieces, answer, _seconds, _statuses = run()
     assert not answer.refused and answer.mode == MODEL
@@ -425,10 +431,7 @@ PARTS_QUESTION = "Which layer pools the token states of the decoder-only embeddi
 def test_a_part_the_answer_leaves_out_is_added_from_its_source(parts, run, fake):
     """The q030 case: a question in two parts, the model answers the first; its source's sentence
     stating the second (a name) is added, cited, with a warning naming the part."""
-    a, offline = parts
-    hits = a.search(PARTS_QUESTION, k=5)
-    assert not offline.answer(PARTS_QUESTION, hits).refused  # the premise: strong evidence
-    n = number_of(Answer("", "", papers=hits), "NV-Embed")
+    n = strong_source(parts, PARTS_QUESTION, "NV-Embed")
     fake.reply = f"It adds a latent attention layer to obtain pooled embeddings from the token states [{n}]."
     _pieces, answer, _seconds, _statuses = run(PARTS_QUESTION)
     assert answer.mode == MODEL and answer.draft == fake.reply
@@ -481,10 +484,7 @@ KEYWORDS = "hypernetwork embeddings missing tokens vocabulary"
 def test_keywords_answered_without_the_finding_get_the_sentence_that_states_it(parts, run, fake):
     """The dev q164 / held-out h046 case: for search-box keywords the model says what the paper is
     about and leaves out what it found; its source's finding sentence is added, cited, with a warning."""
-    a, offline = parts
-    hits = a.search(KEYWORDS, k=5)
-    assert not offline.answer(KEYWORDS, hits).refused  # the premise: strong evidence
-    n = number_of(Answer("", "", papers=hits), "Hypernetworks")
+    n = strong_source(parts, KEYWORDS, "Hypernetworks")
     fake.reply = f"The paper trains a hypernetwork that predicts embeddings for tokens missing from the vocabulary [{n}]."
     _pieces, answer, _seconds, _statuses = run(KEYWORDS)
     assert answer.mode == MODEL
