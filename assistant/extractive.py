@@ -34,6 +34,7 @@ from .questions import (
     short_name,
     states_absence,
     states_contribution,
+    states_new_number,
     states_new_name,
 )
 from .quoting import quoted, trimmed  # noqa: F401  (trimmed: a public name of this module)
@@ -279,7 +280,9 @@ class ExtractiveAnswerer:
     def answer_to_part(self, part: str, question: str, hit: Hit) -> Evidence | None:
         """The sentence of `hit`'s abstract that answers one part of the question.
 
-        A part asking for a name is answered by a sentence that names something new: one that
+        A part asking for a quantity is answered by the best sentence that states one of the asked
+        measure (`questions.measures_asked`: "16 recurrent LMs" for "across how many recurrent
+        models", not "99% of Transformer quality"), when one does. A part asking for a name is answered by a sentence that names something new: one that
         also mentions the kind of thing asked ("… on the APPS benchmark" for "which
         benchmarks"), or, when the paper's own contribution is asked for ("which method"), one
         that names it ("we present READ"). The sentences that merely describe the paper again
@@ -287,6 +290,9 @@ class ExtractiveAnswerer:
         the paper's own model only counts in a sentence's favour there.
         """
         scored = self.scorer.score(part, [hit], asked=question)
+        if scored and answer_type(part) == QUANTITY:  # the best sentence that states the asked measure
+            stating = [e for e in scored if states_asked(e.text, part, (QUANTITY,)) and states_new_number(e.text, question)]
+            return (stating or scored)[0]
         if not scored or answer_type(part) != NAME:
             return scored[0] if scored else None
         kind = asked_kind(part)

@@ -202,10 +202,76 @@ def has_number(text: str) -> bool:
     return bool(_NUMBER.search(text))
 
 
+# what a question that names its measure measures: "how many recurrent models …", "what learning
+# rate …", "what average score …" (not "how long", "what size": any number may answer those)
+_MEASURE_NOUNS = (r"percentage|fraction|proportion|accuracy|score|scores|bleu|f1|rate|gain|gains|speed-?up|"
+                  r"improvement|improvements|recall|precision|perplexity|error|reduction|increase|decrease")
+_MEASURED = re.compile(rf"\bhow many\s+(?P<count>[\w-]+(?:\s+[\w-]+){{0,2}})|"
+                       rf"\b(?:what|which)\s+(?P<measure>(?:[\w-]+\s+){{0,3}}?(?:{_MEASURE_NOUNS}))\b", re.I)
+_MEASURE_END = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|in|on|of|for|at|"
+                          r"across|over|with|from|by|to|than|and|or|per|the|a|an|this|that|it|its|they|their)\b.*",
+                          re.I | re.S)
+_MAGNITUDE = {"k", "m", "b", "t", "thousand", "million", "billion", "trillion", "hundred", "thousands", "millions",
+              "billions", "+", "-", "~", "±", "+/-", "pm", "plus", "minus"}
+# what a number stands for when nothing follows it but these: it may answer any measure
+_UNITLESS = frozenset("""on in of for at across over with from by to than and or per the a an as vs versus
+    while when which that compared relative respectively""".split())
+_RATIO_UNITS = frozenset("percent percentage times fold pp points point".split())
+MEASURE_WINDOW = 6  # words either side of a number in which the asked measure may be named
+
+
+def _measured(question: str) -> tuple[list[str], bool]:
+    """The words naming what `question` measures ("recurrent", "models"; "learning", "rate") and
+    whether it asks for a count ("how many"); no words when it does not name its measure."""
+    m = _MEASURED.search(question)
+    if not m:
+        return [], False
+    phrase = _MEASURE_END.sub("", m.group("count") or m.group("measure")).split()
+    return [_stem(w) for w in phrase if w.isalpha() or "-" in w], bool(m.group("count"))
+
+
+def _unit(text: str, end: int) -> str | None:
+    """The word a number ending at `end` counts ("100 billion tokens" → "tokens"), None for a
+    bare number ("84.3 on MTEB")."""
+    for word in text[end:end + 60].split()[:4]:
+        w = word.strip("()[],.;:'\"").lower()
+        if not w or w in _MAGNITUDE:
+            continue
+        return None if w in _UNITLESS or not w[0].isalpha() else w
+    return None
+
+
+def measures_asked(text: str, question: str) -> bool:
+    """Whether a number in `text` measures what `question` asks, when the question names it ("how
+    many GPUs", "what learning rate"): the word it counts is one the question uses, or the asked
+    measure is named beside it, or it is bare ("84.3 on MTEB"); a percentage or a "3x" answers a
+    measure but not a count. The question's own numbers do not count. "100 billion tokens" gives no learning rate, "560 million parameters"
+    no score. Any number answers a question that does not name its measure ("how long …?")."""
+    asked, count = _measured(question)
+    if not asked:
+        return has_number(text)
+    q_stems = {_stem(w) for w in re.findall(r"[a-z][a-z0-9-]*", question.lower())}
+    words = [(w.start(), _stem(w.group(0))) for w in re.finditer(r"[a-z][a-z0-9-]*", text.lower())]
+    given = numbers(question)
+    for m in _NUMBER.finditer(text):
+        if m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum():
+            continue  # "the 43B GPT model" of the question itself; a cut number ("19." of "19.2times")
+        unit = _unit(text, m.end())
+        if unit and _stem(unit) in q_stems:
+            return True
+        at = sum(1 for start, _ in words if start < m.start())
+        if set(asked) & {stem for _, stem in words[max(0, at - MEASURE_WINDOW): at + MEASURE_WINDOW]}:
+            return True
+        ratio = m.group(0)[-1] in "%x×" or (unit in _RATIO_UNITS)
+        if ratio and not count or unit is None and not ratio:
+            return True
+    return False
+
+
 def states_quantity(text: str, question: str) -> bool:
-    """`text` states a quantity: a number, or, for "how many languages …?", a count of them in
-    words ("on twelve languages"; not "two essential elements")."""
-    if has_number(text):
+    """`text` states a quantity of the asked measure (`measures_asked`): a number, or, for "how many
+    languages …?", a count of them in words ("on twelve languages"; not "two essential elements")."""
+    if measures_asked(text, question):
         return True
     m = _HOW_MANY.search(question)
     counted = m.group(1).lower().rstrip("s") if m else None

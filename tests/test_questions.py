@@ -135,6 +135,26 @@ def test_a_count_in_words_answers_how_many_of_that_thing():
     assert not states_quantity("Our approach tackles two essential elements.", "How many languages were evaluated?")
 
 
+def test_a_number_answers_the_measure_the_question_names():
+    from assistant.questions import states_quantity
+
+    lr = "What learning rate and batch size were used to continue pretraining the 43B GPT model into Retro 48B?"
+    assert not states_quantity("We continue to pretrain the 43B GPT model on additional 100 billion tokens "
+                               "by retrieving from 1.2 trillion tokens.", lr)  # tokens, and the question's own 43B
+    assert states_quantity("We train with batch size 256 for 3 epochs.", lr)
+    score = "What average score does multilingual-e5-large-instruct obtain on MMTEB?"
+    assert not states_quantity("The best public model is multilingual-e5-large-instruct with only 560 million "
+                               "parameters.", score)
+    assert states_quantity("It reaches 63.2 on average.", score)  # a bare number may be the score
+    assert states_quantity("It scores 90.0% on K400.", "What accuracy does VideoMAE V2 reach on K400?")
+    count = "Across how many recurrent models was it measured?"
+    assert states_quantity("Averaged across 16 recurrent LMs and the 6 ICL tasks.", count)
+    assert not states_quantity("It provides 99% of Transformer quality at 360M params., 30B tokens.", count)
+    assert not states_quantity("It has 19.2times higher throughput.", count)  # "19." is no number
+    # a question that does not name its measure takes any number, as before
+    assert states_quantity("It reads up to 32k tokens.", "How long a document can it read?")
+
+
 def test_what_a_listing_question_asks_papers_to_do_without():
     from assistant.questions import done_without
 
