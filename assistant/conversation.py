@@ -121,9 +121,15 @@ _DEMONSTRATIVE = re.compile(
     r"(^|\b(is|was|are|were|does|did|do|can|could|would|will|has|have|about|of|in|on|for|with|from|to|by|than|"
     r"like|beyond|besides|after|before|use|uses|used|beat|beats)\s+)(this|that|these|those)\b|"
     r"\b(this|these|those|such|said|aforementioned)\s+\w+|"
-    r"\b(the\s+(latter|former|same|above|previous|earlier|authors?))\b",
+    r"\b(the\s+(latter|former|same|above|previous|earlier|authors?|one|ones|other|others))\b(?!\s+(of|that|which|who)\b)",
     re.I,
 )
+# a demonstrative that says itself what it means: "… uses this idea: activation entropy as …", "That
+# trick of prepending …: which paper is it from?"
+_SAYS_WHICH = re.compile(r"(?:\s+[\w-]+)?\s*(?::|—|–|\s-\s)|(?:\s+[\w-]+)?\s+(?:of|where|whereby|called|named)\b",
+                         re.I)
+_IDIOM = re.compile(r"\bworth\s+$", re.I)  # "is X still worth it?" refers to X
+_ONE_OF_THOSE = re.compile(r"the\s+(one|ones|other|others)", re.I)
 # elliptical openers and closers: "and on ImageNet?", "what about Llama-3?", "… too?", "… as much?"
 _CONTINUES = re.compile(
     r"^\s*(and|also|but what|but how|then what|what about|how about|what else|anything else|same for|"
@@ -144,6 +150,7 @@ _DEFINITE = re.compile(r"\bthe(?=((?:\s+[\w'.-]+){1,6}))", re.I)
 _SPECIFIER = frozenset("of that which who whose for called named".split())
 MAX_CARRIED_WORDS = 24  # words of the last question a condensed follow-up carries
 FRAGMENT_WORDS = 3  # "Which games?", "And ImageNet?": too short to be a question of its own
+VERBLESS_WORDS = 7  # ... and "how many/much …?" with no verb up to this length
 
 _STOP = frozenset(
     """a an the and or of in on for to with by from at as is are was were be been being do does did done
@@ -191,7 +198,14 @@ def subject_words(question: str) -> list[str]:
 # new wh-question ("What is CLEAR and what kind of retriever is it meant to complement?")
 _WH_WORDS = "what|which|how|who|whom|whose|when|where|why"
 _AUX_WORDS = "is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might"
-_CLAUSE_BREAK = re.compile(rf"[.?!:;,]\s|\b(and|but)\s+(?=({_WH_WORDS})\b)", re.I)
+# "How many images and classes?", "How much faster than existing compressors?": a quantity asked with
+# no verb of its own is asked about what was just discussed
+# ("how many papers …?" counts papers of the library: a question of its own)
+_VERBLESS_QUANTITY = re.compile(rf"^\s*how\s+(many|much)\b(?!\s+(papers|works|studies|articles)\b)"
+                                rf"(?!.*\b({_AUX_WORDS}|'s|'re)\b)", re.I)
+_CLAUSE_BREAK = re.compile(rf"[.?!:;,]\s|\b(and|but)\s+(?=({_WH_WORDS})\b)|"
+                           r"\b(once|when|whenever|while|whereas|if|unless|until|because|since|so|although|though)\s+"
+                           r"(?=[^.?!;:]*?\b(it|they|them|its|their)\b)", re.I)
 # a wh-word opening a clause, its phrase, then the verb: in "How much more misclassification does its
 # error grow?" the phrase asks about something, it does not say whose error
 _WH_CLAUSE = re.compile(r"(?:^|[.?!:;,]\s*|\band\s+|\bbut\s+)(?:[\w'-]+\s+){0,3}?"  # "and parallel data in how"
@@ -233,12 +247,13 @@ def _has_antecedent(question: str, at: int, plural: bool = False, same_clause: b
         if opening and _AUXILIARY.search(before):
             before = before[: opening[-1].start()]
     else:
-        breaks = list(_CLAUSE_BREAK.finditer(before))
+        breaks = [b for b in _CLAUSE_BREAK.finditer(question) if b.end() <= at]
         start = breaks[-1].end() if breaks else 0
         if _INVERTED.match(before[start:]):  # a question's own clause: what it asks about, not a referent
             before = before[:start]
-    words = subject_words(before)
-    return any(_plural(w) for w in words) if plural else bool(words)
+    if plural:  # "several reward models so a policy can't exploit them": a generic plural is a referent too
+        return any(_plural(w) for w in content_words(before))
+    return bool(subject_words(before))
 
 
 def points_back(question: str, said: set[str] = frozenset()) -> bool:
@@ -251,8 +266,13 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
     for pattern in (_PRONOUN, _POSSESSIVE, _DEMONSTRATIVE):
         for m in pattern.finditer(question):
             word = _REFERRING.search(m.group(0))  # where the referring word itself starts
-            if _EXPLETIVE.match(question, m.start() + word.start()):  # "is it true that …?" refers to nothing
+            at = m.start() + word.start()
+            if _EXPLETIVE.match(question, at) or _IDIOM.search(question[:at]):  # "is it true that …?", "worth it"
                 continue
+            if pattern is _DEMONSTRATIVE and _SAYS_WHICH.match(question, m.end()):  # "this idea: …", "that trick of …"
+                continue
+            if _ONE_OF_THOSE.fullmatch(m.group(0)):  # "the one on a 21-day orbit": one of what was said
+                return True
             if not _has_antecedent(question, m.start() + word.start(), word.group(0).lower() in _PLURAL_REFERENCES,
                                    same_clause=pattern is _POSSESSIVE):
                 return True
@@ -308,7 +328,10 @@ def is_follow_up(question: str, previous: Turn | None) -> bool:
     better?", "these models"), an elliptical opener or closer ("and on ImageNet?", "… too?"),
     or a definite noun phrase made only of generic or already-said words ("the 200K model",
     "the complexity"), each only when the question names nothing before it that it could refer
-    to (`points_back`: long questions often describe a paper, then ask "how fast is it?"). A fragment of at most three words ("Which games?") is a follow-up.
+    to (`points_back`: long questions often describe a paper, then ask "how fast is it?"; a pronoun
+    after "when/while/so/if …" may refer to the main clause before it), and "the one(s)/other(s)"
+    always. A fragment of at most three words ("Which games?"), or a "how many/much …?" of at most
+    seven with no verb ("How many images and classes?"), is a follow-up.
     Otherwise a question that names its own subject — a content word that is neither generic
     ("model", "faster", "dataset") nor said in the previous turn — is new; one that names
     nothing of its own continues the conversation ("how long does training take?").
@@ -321,7 +344,9 @@ def is_follow_up(question: str, previous: Turn | None) -> bool:
                                                              *previous.cited_titles]))}
     if points_back(question, said):
         return True
-    if len(_WORD.findall(question)) <= FRAGMENT_WORDS:  # "Which games?", but not "What's WhiteningBERT?"
+    short = len(_WORD.findall(question)) <= FRAGMENT_WORDS or (
+        len(_WORD.findall(question)) <= VERBLESS_WORDS and _VERBLESS_QUANTITY.match(question))
+    if short:  # "Which games?", "How many images and classes?", but not "What's WhiteningBERT?"
         return not any(_is_name(w) and _stem_word(w) not in said for w in content_words(question))
     own = [w for w in subject_words(question) if _stem_word(w) not in said]
     return not own

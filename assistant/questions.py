@@ -246,8 +246,15 @@ def measures_asked(text: str, question: str) -> bool:
     many GPUs", "what learning rate"): the word it counts is one the question uses, or the asked
     measure is named beside it, or it is bare ("84.3 on MTEB"); a percentage or a "3x" answers a
     measure but not a count. The question's own numbers do not count. "100 billion tokens" gives no learning rate, "560 million parameters"
-    no score. Any number answers a question that does not name its measure ("how long …?")."""
-    asked, count = _measured(question)
+    no score. Any number answers a question that does not name its measure ("how long …?"), and a
+    question of several parts is answered by a number that answers any one of them."""
+    parts = [p for p in facets(question) if _QUANTITY.search(p)] or [question]
+    return any(_measures(text, part, question) for part in parts)
+
+
+def _measures(text: str, part: str, question: str) -> bool:
+    """`measures_asked` for one part of `question`."""
+    asked, count = _measured(part)
     if not asked:
         return has_number(text)
     q_stems = {_stem(w) for w in re.findall(r"[a-z][a-z0-9-]*", question.lower())}

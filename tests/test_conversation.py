@@ -37,6 +37,34 @@ def test_follow_up_decisions_on_the_second_pairs_set():
     assert result["accuracy"] >= 0.90, result["wrong"]
 
 
+def test_follow_up_decisions_on_the_third_pairs_set():
+    """The third set (followup_pairs_third.jsonl: scored unseen at 0.80, then used to shape the
+    subordinate-clause, "the one", "this idea: …" and verbless "how many …?" rules)."""
+    from assistant.evaluation import evaluate_follow_ups
+
+    result = evaluate_follow_ups(FIXTURES / "followup_pairs_third.jsonl")
+    assert result["pairs"] == 80 and result["follow_ups"] == 40
+    assert result["accuracy"] >= 0.90, result["wrong"]
+
+
+@pytest.mark.parametrize("question, follow_up", [
+    ("has anyone measured how much battery an LLM chatbot drains when it runs locally on a phone?", False),
+    ("What's a good way to ensemble several reward models so an RLHF policy can't exploit any single one of them?",
+     False),
+    ("Is there a quantization method for VLMs that uses this idea: activation entropy as a proxy for dependency?",
+     False),
+    ("Is masked language modeling still worth it for training text encoders?", False),
+    ("What's the eccentricity of the one on a 21-day orbit?", True),
+    ("How many images and classes?", True),
+    ("How much faster than existing compressors?", True),
+    ("How many papers study hallucination in summarization?", False),
+])
+def test_clauses_idioms_and_fragments(question, follow_up):
+    previous = Turn(question="Which paper proposes LLMLingua-2?", answer="LLMLingua-2 compresses prompts [1].",
+                    cited_titles=["LLMLingua-2: Data Distillation for Efficient and Faithful Task-Agnostic Prompt Compression"])
+    assert is_follow_up(question, previous) is follow_up
+
+
 @pytest.mark.parametrize("question", [
     "What datasets did they use?", "Is it open source?", "How do their results compare?",
     "Is that better than pruning?", "And on ImageNet?", "What about the smaller model?", "Which games?",
