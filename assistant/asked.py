@@ -54,6 +54,25 @@ def states_asked(text: str, question: str, kinds: tuple[str, ...] = KINDS) -> bo
     return bool(new_names(text, question))
 
 
+# a capitalised word inside a sentence ("trained on Wikipedia and the Pile"): a name `questions.names`
+# does not count (it wants a capital or a digit inside the word), but one a paper may name a corpus with
+_PROPER = re.compile(r"(?<=[a-z0-9,;:(] )[A-Z][a-z]{2,}\b")
+
+
+def names_other_things(hit: Hit, question: str) -> set[str]:
+    """The names `hit`'s abstract gives that the question lacks, its own name aside: what a "which
+    benchmark / dataset / corpus …" question (`questions.asked_kind`) could be answered with.
+    Capitalised words inside a sentence count too."""
+    sentences = split_sentences(hit.abstract)
+    asked = question.lower()
+    found = set()
+    for sentence in sentences:
+        found |= new_names(sentence, question)
+        found |= {w.lower() for w in _PROPER.findall(sentence) if w.lower() not in asked}
+    found.discard(own_name(hit.title, sentences))
+    return {n for n in found if not n.startswith(("github.com", "http", "hf.co", "www."))}
+
+
 def _asked_names(claim: str, source: str, hit: Hit | None, question: str) -> set[str]:
     """Names the claim gives that the question lacks and its source sentence holds; for "which
     benchmark/dataset/language …" not the paper's own name (that says which paper, not what)."""

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from .answerability import features, share, specific_terms
 from .answers import REFUSAL, Answer, Citation
-from .asked import states_asked
+from .asked import names_other_things, states_asked
 from .evidence import FULLY_READ_PAPERS, Evidence, EvidenceScorer, term_sets
 from .questions import (
     NAME,
@@ -218,6 +218,9 @@ class ExtractiveAnswerer:
             picked = self._select(question, hits, h, by_paper[h])
         if not any(states_asked(e.text, question, (QUANTITY,)) for e in picked):
             # a quantity was asked and what answers best states none: the papers don't say
+            return self.refusal(question, hits, evidence)
+        if asked_kind(question) and not names_other_things(hits[h], question):
+            # "which corpus / benchmark …" and the paper names none: "a web-scale corpus" is no answer
             return self.refusal(question, hits, evidence)
         text = f'According to "{hits[h].title}": ' + " ".join(f"{q} [{h + 1}]" for q in self._quotes(hits[h], picked))
         citations = [self._citation(hits, max(picked, key=lambda e: e.support))]

@@ -118,3 +118,19 @@ def test_what_a_sentence_gives_for_a_part_of_a_question():
     assert not already_given(length, "It has 80M parameters.")
     assert not already_given(set(), "anything")  # a count in words: cannot tell
 
+
+
+def test_a_which_corpus_question_needs_a_paper_that_names_one():
+    """"Which corpus / benchmark …" is answered by a name the paper gives other than its own: a
+    capitalised word inside a sentence counts ("the Pile"), a URL or the paper's own name does not."""
+    from assistant.asked import names_other_things
+
+    question = "Which public pretraining corpus was used in the dataset decomposition experiments?"
+    vague = hit(9, "DecoData: Faster LLM Training with Buckets",
+                "We introduce DecoData, a variable sequence length technique. Experiments on a web-scale corpus "
+                "reach target accuracy 3x faster. Code: github.com/x/decodata.")
+    assert names_other_things(vague, question) == set()
+    named = hit(9, "DecoData: Faster LLM Training with Buckets",
+                "We introduce DecoData, a variable sequence length technique. We train on the Pile and evaluate "
+                "on MMLU.")
+    assert names_other_things(named, question) == {"pile", "mmlu"}
