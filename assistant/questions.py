@@ -325,9 +325,13 @@ def introduces_name(text: str) -> bool:
     return bool(_INTRODUCES.search(text))
 
 
+_BRACKETED = re.compile(r"\(([^()]{2,30})\)")
+
+
 def own_name(title: str, sentences: list[str]) -> str | None:
     """The name a paper gives its own contribution: the name heading its title ("CodeRL: …"),
-    else the first name right after "we propose/present/introduce", else the name it mentions
+    else the first name right after "we propose/present/introduce" or "called" (one in brackets
+    first: "called Sparse masKed modeling (SparK)"), else the name it mentions
     most (at least twice; the title counts twice)."""
     if ":" in title:
         head = title.split(":", 1)[0]
@@ -337,7 +341,10 @@ def own_name(title: str, sentences: list[str]) -> str | None:
     for sentence in sentences:
         m = _INTRODUCES.search(sentence)
         if m:
-            after = names(sentence[m.end(): m.end() + 80])
+            window = sentence[m.end(): m.end() + 80]
+            # "called Sparse masKed modeling (SparK)": the name in brackets, not a word of the long form
+            bracketed = [n for b in _BRACKETED.findall(window) for n in names(b)]
+            after = bracketed or names(window)
             if after:
                 return after[0]
     counts: dict[str, int] = {}

@@ -101,6 +101,10 @@ def test_names_and_the_papers_own_name():
     assert own_name("Reasoning to Attend", sentences) == "read"
     assert own_name("LongEmbed: Extending Embedding Models", ["We release E5-Base-4k.", "It has 6 tasks."]) \
         == "longembed"
+    # the bracketed short form, not a mixed-case word of the long one
+    assert own_name("Designing BERT for Convolutional Networks: Sparse and Hierarchical Masked Modeling",
+                    ["We extend BERT-style pre-training to convnets.",
+                     "Our method called Sparse masKed modeling (SparK) is general."]) == "spark"
 
 
 def test_new_numbers_and_findings():
