@@ -22,6 +22,7 @@ from .questions import (
     asked_kind,
     asks_for_several,
     asks_own_name,
+    asks_which_paper,
     done_without,
     facets,
     finding_strength,
@@ -263,6 +264,9 @@ class ExtractiveAnswerer:
                 top = by_sentence.get(found.sentence) or replace(found, hit=h)
                 if top not in picked and len(picked) < limit:
                     picked.append(top)
+        naming = self._naming(question, hits[h], candidates, picked) if asks_which_paper(question) else None
+        if naming is not None and len(picked) < limit:
+            picked.append(naming)
         q_terms = self.scorer.terms(question)
         total = sum(q_terms.values()) or 1.0
         covered: set[str] = set()
@@ -279,6 +283,18 @@ class ExtractiveAnswerer:
                 picked.append(e)
                 covered |= set(q_terms) & terms
         return lead_with_best(picked)
+
+    @staticmethod
+    def _naming(question: str, hit: Hit, candidates: list[Evidence], picked: list[Evidence]) -> Evidence | None:
+        """For "which paper …?": the sentence that gives the name the paper calls its work by ("The
+        tuning-free method, called TempScale, …"), when neither its title, the question nor the
+        sentences picked say it. The researcher asked for a paper and will look for its method."""
+        name = own_name(hit.title, split_sentences(hit.abstract))
+        if not name or name in question.lower() or name in hit.title.lower() \
+                or any(name in names(e.text) for e in picked):
+            return None
+        saying = [e for e in candidates if name in names(e.text)]
+        return next((e for e in saying if introduces_name(e.text)), saying[0] if saying else None)
 
     def answer_to_part(self, part: str, question: str, hit: Hit) -> Evidence | None:
         """The sentence of `hit`'s abstract that answers one part of the question.

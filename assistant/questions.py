@@ -151,6 +151,14 @@ def asks_own_name(question: str) -> bool:
     return head is not None and (head == "" or head in _OWN_NAME_NOUNS and head != "model")
 
 
+_WHICH_PAPER = re.compile(r"^\s*(?:which|what)\s+(?:[\w-]+\s+)?(?:paper|work|study|article|publication)\b(?!s)", re.I)
+
+
+def asks_which_paper(question: str) -> bool:
+    """"Which paper explains …?": answered by one paper (not a list, not a name in it)."""
+    return bool(_WHICH_PAPER.match(question))
+
+
 def wants_quantity(question: str) -> bool:
     return bool(_QUANTITY.search(question))
 

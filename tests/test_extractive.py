@@ -94,6 +94,14 @@ def test_which_method_question_names_the_method(sample_assistant):
     assert "READ" in answer.text, answer.text
 
 
+def test_which_paper_question_gives_the_name_the_paper_calls_its_method(sample_assistant):
+    answer = sample_assistant.ask("Which paper explains the drop in text-embedding quality on long inputs by "
+                                  "self-attention acting as a low-pass filter, and fixes it with a softmax temperature?")
+    assert answer.citations[0].title.startswith("Length-Induced Embedding Collapse")
+    assert "TempScale" in answer.text, answer.text
+    _check_grounded(answer)
+
+
 def test_keyword_query_says_what_the_paper_did_and_found(sample_assistant):
     answer = sample_assistant.ask("emoji prediction tweets attention LSTM SemEval")
     assert not answer.refused
@@ -171,6 +179,8 @@ def test_planted_prompt_injection_changes_nothing(tmp_path, tiny_papers):
 @pytest.mark.parametrize("name, count, floors", [
     ("dev_questions.jsonl", 42, {"facts_present": 0.9, "citation_precision": 0.85, "unanswerable_refused": 0.8}),
     ("heldout_questions.jsonl", 48, {"facts_present": 0.9, "citation_precision": 0.85, "unanswerable_refused": 0.75}),
+    # written unseen (benchmarks/README.md, "Unseen sets, third round"), since used to shape rules
+    ("fresh_questions.jsonl", 44, {"facts_present": 0.9, "citation_precision": 0.9, "unanswerable_refused": 0.85}),
 ])
 def test_answer_quality_on_question_sets(sample_assistant, name, count, floors):
     result = evaluate_answers(sample_assistant, load_questions(FIXTURES / name))
