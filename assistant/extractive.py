@@ -272,7 +272,11 @@ class ExtractiveAnswerer:
         covered: set[str] = set()
         for e in picked:
             covered |= set(q_terms) & term_sets([e.text])[0]
-        for e in candidates[1:]:
+        rest = candidates[1:]
+        if answer_type(question) == QUANTITY:  # numbers asked: the sentences that state one come first
+            rest = sorted(rest, key=lambda e: not (states_new_number(e.text, question)
+                                                   and states_asked(e.text, question, (QUANTITY,))))
+        for e in rest:
             if len(picked) >= limit:
                 break
             if e in picked:

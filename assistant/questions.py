@@ -16,7 +16,8 @@ NAMED_WITHIN = 6  # words after "we propose" in which the name a paper gives its
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how|whether)"
 _QUANTITY = re.compile(
-    r"\bhow (many|much|large|long|big|small|fast|often|far|high|low)\b|\bby how\b|\bwhat factor\b|"
+    r"\bhow (many|much|large|long|short|big|small|fast|slow|often|far|high|low|deep|wide|old|heavy)\b|"
+    r"\bby how\b|\bwhat factor\b|"
     r"\b(what|which)\s+([\w-]+\s+){0,3}?(percentage|fraction|proportion|number|accuracy|score|scores|bleu|f1|"
     r"rate|gain|gains|speed-?up|improvement|improvements|recall|precision|perplexity|error|size|count|"
     r"reduction|increase|decrease)\b",
@@ -53,8 +54,9 @@ _QUESTION_START = re.compile(
 )
 # where one question holds several: "…, and which two models were released?", "…; what score…"
 _SPLIT = re.compile(r"\?\s+|;\s+|,\s+and\s+|,\s+(?=(?:what|which|who|how)\b)|\s+and\s+(?=" + _WH + r"\b)", re.I)
-# a question word that asks ("when did …"), not one that only opens a clause ("when profiling …")
-_HAS_WH = re.compile(r"\b(what|which|who|whom|whose|why|how|whether)\b|"
+# a question word that asks ("when did …"), not one that only opens a clause ("when profiling …",
+# "a study of how information moves …")
+_HAS_WH = re.compile(r"(?<!\bof )(?<!\babout )\b(what|which|who|whom|whose|why|how|whether)\b|"
                      r"\b(when|where)\s+(did|does|do|is|are|was|were|will|can|could|has|have)\b", re.I)
 # a standalone quantity (16%, 1,000, 0.825, 1k, 12x, 2nd), not a digit inside a name (F1, E5-Base, GPT-4)
 _NUMBER = re.compile(r"(?<![\w\-])\d[\d,.]*(?:[kKMBx×%]|st|nd|rd|th)?(?![A-Za-z])")
