@@ -128,6 +128,7 @@ _DEMONSTRATIVE = re.compile(
 # trick of prepending …: which paper is it from?"
 _SAYS_WHICH = re.compile(r"(?:\s+[\w-]+)?\s*(?::|—|–|\s-\s)|(?:\s+[\w-]+)?\s+(?:of|where|whereby|called|named)\b",
                          re.I)
+_COMPARES = re.compile(r"\b(vs\.?|versus|compared (to|with)|relative to)(?=\s)", re.I)
 _IDIOM = re.compile(r"\bworth\s+$", re.I)  # "is X still worth it?" refers to X
 _ONE_OF_THOSE = re.compile(r"the\s+(one|ones|other|others)", re.I)
 # elliptical openers and closers: "and on ImageNet?", "what about Llama-3?", "… too?", "… as much?"
@@ -151,6 +152,7 @@ _SPECIFIER = frozenset("of that which who whose for called named".split())
 MAX_CARRIED_WORDS = 24  # words of the last question a condensed follow-up carries
 FRAGMENT_WORDS = 3  # "Which games?", "And ImageNet?": too short to be a question of its own
 VERBLESS_WORDS = 7  # ... and "how many/much …?" with no verb up to this length
+OPENER_REST_WORDS = 4  # "and/also/what about" + at most this many words is an ellipsis of the last question
 
 _STOP = frozenset(
     """a an the and or of in on for to with by from at as is are was were be been being do does did done
@@ -198,6 +200,7 @@ def subject_words(question: str) -> list[str]:
 # new wh-question ("What is CLEAR and what kind of retriever is it meant to complement?")
 _WH_WORDS = "what|which|how|who|whom|whose|when|where|why"
 _AUX_WORDS = "is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might"
+_ASKS = re.compile(rf"\b({_WH_WORDS}|{_AUX_WORDS})\b", re.I)
 # "How many images and classes?", "How much faster than existing compressors?": a quantity asked with
 # no verb of its own is asked about what was just discussed
 # ("how many papers …?" counts papers of the library: a question of its own)
@@ -261,7 +264,8 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
     `said` holds the stems of what the last turn said. A pronoun, possessive, demonstrative or
     definite "the …" points back only when the question names nothing it could refer to
     (`_has_antecedent`): long questions often describe a paper, then ask "how fast is it?"."""
-    if _CONTINUES.search(question):
+    m = _CONTINUES.search(question)
+    if m and not (m.start() == 0 and _asks_anew(question[m.end():], said)):
         return True
     for pattern in (_PRONOUN, _POSSESSIVE, _DEMONSTRATIVE):
         for m in pattern.finditer(question):
@@ -282,6 +286,20 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
         if _presupposes(m.group(1), said) and not _has_antecedent(question, m.start()):
             return True
     return False
+
+
+def _asks_anew(rest: str, said: set[str]) -> bool:
+    """After an opener ("also, …", "and …", "what about …"): a question of its own, more than
+    OPENER_REST_WORDS words with a question word, an auxiliary or a leading gerund of its own, naming
+    at least two things the last turn did not, and no pronoun ("also, which paper
+    uses GPT-4o with RAG to detect vulnerabilities?", "what about defending GNNs against
+    adversarial edge perturbations?"), not an ellipsis ("and on ImageNet?", "what about the 7B one?")."""
+    words = _WORD.findall(rest)
+    if len(words) <= OPENER_REST_WORDS or not (_ASKS.search(rest) or words[0].lower().endswith("ing")):
+        return False  # "and on the retrieval subset alone?": no question or gerund of its own
+    if _PRONOUN.search(rest) or _POSSESSIVE.search(rest):  # "and on COCO, how much does it gain?"
+        return False
+    return len([w for w in subject_words(rest) if _stem_word(w) not in said]) >= 2
 
 
 def _presupposes(phrase: str, said: set[str]) -> bool:
@@ -346,6 +364,8 @@ def is_follow_up(question: str, previous: Turn | None) -> bool:
         return True
     short = len(_WORD.findall(question)) <= FRAGMENT_WORDS or (
         len(_WORD.findall(question)) <= VERBLESS_WORDS and _VERBLESS_QUANTITY.match(question))
+    if short and _COMPARES.search(question):  # "throughput vs FlashAttention-2?" compares with what was said
+        return True
     if short:  # "Which games?", "How many images and classes?", but not "What's WhiteningBERT?"
         return not any(_is_name(w) and _stem_word(w) not in said for w in content_words(question))
     own = [w for w in subject_words(question) if _stem_word(w) not in said]

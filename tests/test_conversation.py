@@ -47,6 +47,16 @@ def test_follow_up_decisions_on_the_third_pairs_set():
     assert result["accuracy"] >= 0.90, result["wrong"]
 
 
+def test_follow_up_decisions_on_the_fourth_pairs_set():
+    """The fourth set (followup_pairs_fourth.jsonl: 0.833 on 3180e60 and 0.850 on the rules the third
+    set shaped, both unseen; then used for the opener and comparison rules)."""
+    from assistant.evaluation import evaluate_follow_ups
+
+    result = evaluate_follow_ups(FIXTURES / "followup_pairs_fourth.jsonl")
+    assert result["pairs"] == 60 and result["follow_ups"] == 30
+    assert result["accuracy"] >= 0.90, result["wrong"]
+
+
 @pytest.mark.parametrize("question, follow_up", [
     ("has anyone measured how much battery an LLM chatbot drains when it runs locally on a phone?", False),
     ("What's a good way to ensemble several reward models so an RLHF policy can't exploit any single one of them?",
@@ -58,6 +68,12 @@ def test_follow_up_decisions_on_the_third_pairs_set():
     ("How many images and classes?", True),
     ("How much faster than existing compressors?", True),
     ("How many papers study hallucination in summarization?", False),
+    ("also, which paper uses GPT-4o with RAG to detect vulnerabilities in C code?", False),
+    ("what about defending GNNs against adversarial edge perturbations?", False),
+    ("And on ImageNet?", True),
+    ("and on the retrieval subset alone?", True),
+    ("And on COCO and Flickr30k, how much does it gain?", True),
+    ("throughput vs FlashAttention-2?", True),
 ])
 def test_clauses_idioms_and_fragments(question, follow_up):
     previous = Turn(question="Which paper proposes LLMLingua-2?", answer="LLMLingua-2 compresses prompts [1].",
