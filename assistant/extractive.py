@@ -23,6 +23,7 @@ from .questions import (
     asks_for_several,
     asks_own_name,
     asks_which_paper,
+    counts_asked,
     done_without,
     facets,
     finding_strength,
@@ -168,6 +169,10 @@ class ExtractiveAnswerer:
         judged = context or question
         score = self.answerability(judged, hits)
         threshold = threshold_for(judged)
+        if score < threshold and counts_asked(f"{hits[0].title}. {hits[0].abstract}", judged):
+            # retrieval's first paper states a number of the very thing asked ("3.1 trillion tokens" for
+            # "how many tokens …"): it answers, however far the question's wording is from it
+            return Decision(False, score, "the first paper states the measure asked")
         if score < threshold:
             return Decision(True, score, f"answerability {score:.2f} < {threshold:.2f}")
         return Decision(False, score, "answerable")
@@ -315,7 +320,8 @@ class ExtractiveAnswerer:
         scored = self.scorer.score(part, [hit], asked=question)
         if scored and answer_type(part) == QUANTITY:  # the best sentence that states the asked measure
             stating = [e for e in scored if states_asked(e.text, part, (QUANTITY,)) and states_new_number(e.text, question)]
-            return (stating or scored)[0]
+            exact = [e for e in stating if counts_asked(e.text, part)]  # "3.1 trillion tokens" for "how many tokens"
+            return (exact or stating or scored)[0]
         if not scored or answer_type(part) != NAME:
             return scored[0] if scored else None
         kind = asked_kind(part)

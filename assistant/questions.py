@@ -9,6 +9,7 @@ contain, and a search-box query ("emoji prediction LSTM") wants what the paper d
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 QUANTITY = "quantity"
 NAME = "name"
@@ -262,6 +263,26 @@ def measures_asked(text: str, question: str) -> bool:
     return any(_measures(text, part, question) for part in parts)
 
 
+def _new_numbers(text: str, question: str) -> Iterator[tuple[re.Match, str | None]]:
+    """The numbers of `text` the question does not state, each with the word it counts (`_unit`)."""
+    given = numbers(question)
+    for m in _NUMBER.finditer(text):
+        if m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum():
+            continue  # "the 43B GPT model" of the question itself; a cut number ("19." of "19.2times")
+        yield m, _unit(text, m.end())
+
+
+def counts_asked(text: str, question: str) -> bool:
+    """Whether `text` states a number of exactly what the question names as its measure: "3.1
+    trillion tokens" for "how many tokens …", "560 million parameters" for "how many parameters"
+    (the counted word is one of the measure's words; a number merely near them does not count)."""
+    for part in facets(question):
+        asked, _count = _measured(part)
+        if asked and any(unit and _stem(unit) in asked for _m, unit in _new_numbers(text, question)):
+            return True
+    return False
+
+
 def _measures(text: str, part: str, question: str) -> bool:
     """`measures_asked` for one part of `question`."""
     asked, count = _measured(part)
@@ -269,11 +290,7 @@ def _measures(text: str, part: str, question: str) -> bool:
         return has_number(text)
     q_stems = {_stem(w) for w in re.findall(r"[a-z][a-z0-9-]*", question.lower())}
     words = [(w.start(), _stem(w.group(0))) for w in re.finditer(r"[a-z][a-z0-9-]*", text.lower())]
-    given = numbers(question)
-    for m in _NUMBER.finditer(text):
-        if m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum():
-            continue  # "the 43B GPT model" of the question itself; a cut number ("19." of "19.2times")
-        unit = _unit(text, m.end())
+    for m, unit in _new_numbers(text, question):
         if unit and _stem(unit) in q_stems:
             return True
         at = sum(1 for start, _ in words if start < m.start())

@@ -102,6 +102,17 @@ def test_which_paper_question_gives_the_name_the_paper_calls_its_method(sample_a
     _check_grounded(answer)
 
 
+def test_a_paper_stating_the_very_measure_asked_is_not_refused(sample_assistant):
+    """Worded far from the abstract (answerability under the threshold), but the first paper states
+    a number of exactly what is asked ("3.1 trillion tokens" for "how many tokens")."""
+    answer = sample_assistant.ask("How many tokens of pretraining data went into 01.AI's Yi base models, and "
+                                  "which parameter sizes were they released in?")
+    assert not answer.refused, answer.text
+    assert answer.citations[0].title.startswith("Yi: Open Foundation Models")
+    assert "3.1 trillion" in answer.text and "34B" in answer.text
+    _check_grounded(answer)
+
+
 def test_keyword_query_says_what_the_paper_did_and_found(sample_assistant):
     answer = sample_assistant.ask("emoji prediction tweets attention LSTM SemEval")
     assert not answer.refused

@@ -159,6 +159,17 @@ def test_a_number_answers_the_measure_the_question_names():
     assert states_quantity("It reads up to 32k tokens.", "How long a document can it read?")
 
 
+def test_a_number_of_exactly_the_measure_asked():
+    from assistant.questions import counts_asked
+
+    tokens = "How many tokens of pretraining data went into the Yi base models, and which sizes were released?"
+    assert counts_asked("Yi is pretrained on 3.1 trillion tokens of English and Chinese.", tokens)
+    assert not counts_asked("We release 6B and 34B models trained on a large corpus of tokens.", tokens)  # near, not counted
+    assert counts_asked("The best model has only 560 million parameters.", "How many parameters does it have?")
+    assert not counts_asked("It reaches 63.2 on MTEB.", "How long a context does it read?")  # no measure named
+    assert not counts_asked("We release 7B and 13B models.", "How many tokens was the 7B model trained on?")
+
+
 def test_what_a_listing_question_asks_papers_to_do_without():
     from assistant.questions import done_without
 
