@@ -37,6 +37,7 @@ from .questions import (
     states_absence,
     states_contribution,
     states_new_number,
+    wants_quantity,
     states_new_name,
 )
 from .quoting import quoted, trimmed  # noqa: F401  (trimmed: a public name of this module)
@@ -85,6 +86,7 @@ CLAIM_COVERAGE_WEIGHT = 0.10
 OWN_NAME_BONUS = 0.10  # "which model …?": for sentences naming the paper's own model
 OUTCOME = 2  # `finding_strength` of a sentence that reports a result (1 is a number alone)
 RESTATED_SHARE = 0.2  # a sentence with at most this share of terms the answer lacks restates it
+MEASURE_RATIO = 0.8  # a paper stating the measure asked answers before a better one within this ratio
 
 
 def list_line(title: str, quote: str, number: int) -> str:
@@ -204,7 +206,7 @@ class ExtractiveAnswerer:
             q_terms = self.scorer.terms(question)
             texts = term_sets([f"{hits[h].title} {hits[h].abstract}" for h in paper_score])
             paper_score = {h: claim_paper_score(s, share(q_terms, t)) for (h, s), t in zip(paper_score.items(), texts)}
-        ranked = sorted(paper_score, key=lambda h: -paper_score[h])
+        ranked = self._measure_first(question, hits, sorted(paper_score, key=lambda h: -paper_score[h]), paper_score)
         if asks_for_several(question):
             chosen = self._listed(question, hits, paper_score)
             if not chosen:  # it asks for papers that do without something, and none of these says so
@@ -231,6 +233,21 @@ class ExtractiveAnswerer:
         text = f'According to "{hits[h].title}": ' + " ".join(f"{q} [{h + 1}]" for q in self._quotes(hits[h], picked))
         citations = [self._citation(hits, max(picked, key=lambda e: e.support))]
         return Answer(question, text, citations, hits, refused=False, mode=self.mode)
+
+    @staticmethod
+    def _measure_first(question: str, hits: list[Hit], ranked: list[int], paper_score: dict[int, float]) -> list[int]:
+        """For a question naming what it measures ("how many models were trained …?"): a paper
+        nearly as well supported as the best (MEASURE_RATIO) that states a number of exactly that
+        ("we train a total of 30 models") answers before one that states none."""
+        if not ranked or not wants_quantity(question):
+            return ranked
+        def states(h: int) -> bool:
+            return counts_asked(f"{hits[h].title}. {hits[h].abstract}", question)
+        if states(ranked[0]):
+            return ranked
+        close = [h for h in ranked[1:] if paper_score[h] >= MEASURE_RATIO * paper_score[ranked[0]]]
+        first = next((h for h in close if states(h)), None)
+        return ranked if first is None else [first] + [h for h in ranked if h != first]
 
     def _listed(self, question: str, hits: list[Hit], paper_score: dict[int, float]) -> list[int]:
         """The papers a "which papers …" answer lists, best first: those whose `listing_score` is

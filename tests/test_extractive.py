@@ -113,6 +113,16 @@ def test_a_paper_stating_the_very_measure_asked_is_not_refused(sample_assistant)
     _check_grounded(answer)
 
 
+def test_the_paper_stating_the_measure_asked_answers_before_a_closer_one(sample_assistant):
+    """"How many models were trained …?": the paper that says "30 models" answers, not the one on
+    the same comparison that reads a little closer and states no such number."""
+    answer = sample_assistant.ask("In the controlled comparison of masked vs causal language modeling for "
+                                  "pretraining text encoders, how many models were trained, and what was their size range?")
+    assert answer.citations[0].title.startswith("Should We Still Pretrain Encoders"), answer.text
+    assert "30" in answer.text
+    _check_grounded(answer)
+
+
 def test_keyword_query_says_what_the_paper_did_and_found(sample_assistant):
     answer = sample_assistant.ask("emoji prediction tweets attention LSTM SemEval")
     assert not answer.refused
