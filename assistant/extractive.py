@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterator
 
+from .absence import done_without, states_absence
 from .answerability import features, share, specific_terms
 from .answers import REFUSAL, Answer, Citation
 from .asked import names_other_things, states_asked
@@ -24,7 +25,6 @@ from .questions import (
     asks_own_name,
     asks_which_paper,
     counts_asked,
-    done_without,
     facets,
     finding_strength,
     has_number,
@@ -34,7 +34,6 @@ from .questions import (
     names,
     own_name,
     short_name,
-    states_absence,
     states_contribution,
     states_new_number,
     wants_quantity,
@@ -255,7 +254,7 @@ class ExtractiveAnswerer:
 
         When the question asks for papers that do without something ("… when no positional
         encodings are used", "… without a pretrained vision encoder"), only papers whose title
-        or abstract says they do without it are listed (`questions.states_absence`): a paper on
+        or abstract says they do without it are listed (`absence.states_absence`): a paper on
         the same topic that uses the thing reads just as close. None of them saying so: nothing
         is listed, and the question is refused like a quantity the papers do not state."""
         without = done_without(question)

@@ -171,7 +171,7 @@ def test_a_number_of_exactly_the_measure_asked():
 
 
 def test_what_a_listing_question_asks_papers_to_do_without():
-    from assistant.questions import done_without
+    from assistant.absence import done_without
 
     assert done_without("Which papers carry position when no positional encodings are used at all?") == {"posit", "encod"}
     assert done_without("Which models do without a pretrained vision encoder, letting the LLM see pixels?") == {
@@ -184,7 +184,7 @@ def test_what_a_listing_question_asks_papers_to_do_without():
 
 
 def test_a_paper_says_it_does_without_something():
-    from assistant.questions import done_without, states_absence
+    from assistant.absence import done_without, states_absence
 
     encodings = done_without("when no positional encodings are used")
     assert states_absence("Transformers solve these tasks without using positional encodings.", encodings)
