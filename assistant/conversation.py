@@ -196,16 +196,11 @@ def subject_words(question: str) -> list[str]:
     return [w for w in content_words(question) if _stem_word(w) not in _GENERIC]
 
 
-# where the clause of a referring word starts: a sentence or clause break, or "and"/"but" opening a
-# new wh-question ("What is CLEAR and what kind of retriever is it meant to complement?")
 _WH_WORDS = "what|which|how|who|whom|whose|when|where|why"
 _AUX_WORDS = "is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might"
-_ASKS = re.compile(rf"\b({_WH_WORDS}|{_AUX_WORDS})\b", re.I)
-# "How many images and classes?", "How much faster than existing compressors?": a quantity asked with
-# no verb of its own is asked about what was just discussed
-# ("how many papers …?" counts papers of the library: a question of its own)
-_VERBLESS_QUANTITY = re.compile(rf"^\s*how\s+(many|much)\b(?!\s+(papers|works|studies|articles)\b)"
-                                rf"(?!.*\b({_AUX_WORDS}|'s|'re)\b)", re.I)
+# where the clause of a referring word starts: a sentence or clause break, or "and"/"but" opening a
+# new wh-question ("What is CLEAR and what kind of retriever is it meant to complement?"), or a
+# subordinate clause holding a pronoun ("… drains when it runs locally": it may refer to the main clause)
 _CLAUSE_BREAK = re.compile(rf"[.?!:;,]\s|\b(and|but)\s+(?=({_WH_WORDS})\b)|"
                            r"\b(once|when|whenever|while|whereas|if|unless|until|because|since|so|although|though)\s+"
                            r"(?=[^.?!;:]*?\b(it|they|them|its|their)\b)", re.I)
@@ -226,6 +221,13 @@ _EXPLETIVE = re.compile(r"it\s+(?:is\s+|was\s+)?(?:not\s+|still\s+|really\s+)?(?
                         r"necessary|better|worse|worth|clear|feasible|harder|easier|likely|enough|helpful|common|"
                         r"help|pay|matter|make\s+sense)\s+(?:that|to|whether|if)\b", re.I)
 _PLURAL_REFERENCES = frozenset("they them their theirs themselves these those".split())
+# a question word or auxiliary: the words after an opener ask a question of their own
+_ASKS = re.compile(rf"\b({_WH_WORDS}|{_AUX_WORDS})\b", re.I)
+# "How many images and classes?", "How much faster than existing compressors?": a quantity asked with
+# no verb of its own is asked about what was just discussed
+# ("how many papers …?" counts papers of the library: a question of its own)
+_VERBLESS_QUANTITY = re.compile(rf"^\s*how\s+(many|much)\b(?!\s+(papers|works|studies|articles)\b)"
+                                rf"(?!.*\b({_AUX_WORDS}|'s|'re)\b)", re.I)
 
 
 def _plural(word: str) -> bool:
