@@ -398,8 +398,9 @@ class ExtractiveAnswerer:
                   key=lambda e: (bool(names(e.text)), e.support), default=None)
         if did is not None:
             picked.append(did)
-        found = max((e for e in candidates if e not in picked), key=lambda e: (finding_strength(e.text), e.support),
-                    default=None)
+        # what it found: the plainest result, one with a figure first ("we achieve 93.7% accuracy")
+        found = max((e for e in candidates if e not in picked),
+                    key=lambda e: (finding_strength(e.text), has_number(e.text), e.support), default=None)
         if found is not None and finding_strength(found.text) > 0:
             picked.append(found)
         if candidates[0] not in picked:

@@ -123,6 +123,14 @@ def test_the_paper_stating_the_measure_asked_answers_before_a_closer_one(sample_
     _check_grounded(answer)
 
 
+def test_keyword_query_gives_the_finding_with_its_figure(sample_assistant):
+    """Two sentences report the result as plainly ("We show that … improves", "we achieve 93.7%
+    accuracy"): the one with the figure is the finding shown."""
+    answer = sample_assistant.ask("relative playback speed video representation")
+    assert answer.citations[0].title.startswith("RSPNet"), answer.text
+    assert "93.7%" in answer.text, answer.text
+
+
 def test_keyword_query_says_what_the_paper_did_and_found(sample_assistant):
     answer = sample_assistant.ask("emoji prediction tweets attention LSTM SemEval")
     assert not answer.refused
