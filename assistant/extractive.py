@@ -36,6 +36,7 @@ from .questions import (
     short_name,
     states_contribution,
     states_new_number,
+    unstated_quantities,
     wants_quantity,
     states_new_name,
 )
@@ -225,6 +226,9 @@ class ExtractiveAnswerer:
             picked = self._select(question, hits, h, by_paper[h])
         if not any(states_asked(e.text, question, (QUANTITY,)) for e in picked):
             # a quantity was asked and what answers best states none: the papers don't say
+            return self.refusal(question, hits, evidence)
+        if not is_claim(question) and unstated_quantities(question, f"{hits[h].title}. {hits[h].abstract}"):
+            # asked about "the 7B-parameter model", "the 110M model", and the paper states no such thing
             return self.refusal(question, hits, evidence)
         if asked_kind(question) and not names_other_things(hits[h], question):
             # "which corpus / benchmark …" and the paper names none: "a web-scale corpus" is no answer

@@ -302,6 +302,28 @@ def _measures(text: str, part: str, question: str) -> bool:
     return False
 
 
+_SCALE_WORDS = {"k": "thousand", "m": "million", "b": "billion", "t": "trillion"}
+
+
+def unstated_quantities(question: str, text: str) -> set[str]:
+    """The quantities the question states as given ("the 7B-parameter model", "the 110M model", "its
+    2.7x speedup": a number with a scale, a percentage or a factor) that `text` does not state, in
+    any spelling ("7B", "7b", "7 billion"; "80%", "80\\%"; "2.7x", "2.7×"). Bare numbers ("8
+    documents", "pass@1") are left out: they read too many ways."""
+    said = text.lower().replace("\\", "").replace("×", "x")
+    missing = set()
+    for m in _NUMBER.finditer(question):
+        n = m.group(0).rstrip(".,").lower()
+        if question[m.start() - 1: m.start()] in (".", "-") or not re.fullmatch(r"[\d.,]+[kmbtx%]", n):
+            continue  # a piece of a name ("5B" of "Qwen-1.5B"), or a bare number
+        value, scale = n[:-1], n[-1]
+        spellings = [n] + ([f"{value} {_SCALE_WORDS[scale]}", f"{value}-{_SCALE_WORDS[scale]}"] if scale in _SCALE_WORDS
+                           else [f"{value} %", f"{value} percent", f"{value} times", f"{value}-fold"])
+        if not any(re.search(rf"(?<![\d.]){re.escape(sp)}(?![\d])", said) for sp in spellings):
+            missing.add(n)
+    return missing
+
+
 def states_quantity(text: str, question: str) -> bool:
     """`text` states a quantity of the asked measure (`measures_asked`): a number, or, for "how many
     languages …?", a count of them in words ("on twelve languages"; not "two essential elements")."""

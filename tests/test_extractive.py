@@ -131,6 +131,12 @@ def test_keyword_query_gives_the_finding_with_its_figure(sample_assistant):
     assert "93.7%" in answer.text, answer.text
 
 
+def test_a_question_about_a_model_size_the_paper_never_states_is_refused(sample_assistant):
+    answer = sample_assistant.ask("How much training time did dataset decomposition (variable sequence length "
+                                  "curriculum) save when pretraining a 7B-parameter model?")
+    assert answer.refused, answer.text
+
+
 def test_keyword_query_says_what_the_paper_did_and_found(sample_assistant):
     answer = sample_assistant.ask("emoji prediction tweets attention LSTM SemEval")
     assert not answer.refused

@@ -170,6 +170,18 @@ def test_a_number_of_exactly_the_measure_asked():
     assert not counts_asked("We release 7B and 13B models.", "How many tokens was the 7B model trained on?")
 
 
+def test_quantities_a_question_states_as_given():
+    from assistant.questions import unstated_quantities
+
+    q = "How much training time did it save when pretraining a 7B-parameter model?"
+    assert unstated_quantities(q, "An 8k-context 1B model trains at the cost of a 2k one.") == {"7b"}
+    assert unstated_quantities(q, "A 7 billion parameter model trains 3x faster.") == set()
+    assert unstated_quantities("Up to how many authors with at least 80% accuracy?", "with at least 80\\% accuracy") == set()
+    assert unstated_quantities("Where was its 2.7x speedup measured?", "a 2.7× speedup") == set()
+    # a piece of a name and bare numbers are not quantities given
+    assert unstated_quantities("How much shorter on DeepSeek-R1-Distill-Qwen-1.5B with 8 documents?", "Qwen") == set()
+
+
 def test_what_a_listing_question_asks_papers_to_do_without():
     from assistant.absence import done_without
 
