@@ -214,11 +214,13 @@ def has_number(text: str) -> bool:
 
 
 # what a question that names its measure measures: "how many recurrent models …", "what learning
-# rate …", "what average score …" (not "how long", "what size": any number may answer those)
+# rate …", "what average score …", "how much of the compute …" (not "how long", "what size", "how
+# much data": any number may answer those)
 _MEASURE_NOUNS = (r"percentage|fraction|proportion|accuracy|score|scores|bleu|f1|rate|gain|gains|speed-?up|"
                   r"improvement|improvements|recall|precision|perplexity|error|reduction|increase|decrease")
 _MEASURED = re.compile(rf"\bhow many\s+(?P<count>[\w-]+(?:\s+[\w-]+){{0,2}})|"
-                       rf"\b(?:what|which)\s+(?P<measure>(?:[\w-]+\s+){{0,3}}?(?:{_MEASURE_NOUNS}))\b", re.I)
+                       rf"\b(?:what|which)\s+(?P<measure>(?:[\w-]+\s+){{0,3}}?(?:{_MEASURE_NOUNS}))\b|"
+                       r"\bhow much\s+(?:more\s+|less\s+)?of\s+(?:the\s+|its\s+|their\s+)?(?P<share>[\w-]+)", re.I)
 _MEASURE_END = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|in|on|of|for|at|"
                           r"across|over|with|from|by|to|than|and|or|per|the|a|an|this|that|it|its|they|their)\b.*",
                           re.I | re.S)
@@ -227,18 +229,27 @@ _MAGNITUDE = {"k", "m", "b", "t", "thousand", "million", "billion", "trillion", 
 # what a number stands for when nothing follows it but these: it may answer any measure
 _UNITLESS = frozenset("""on in of for at across over with from by to than and or per the a an as vs versus
     while when which that compared relative respectively""".split())
-_RATIO_UNITS = frozenset("percent percentage times fold pp points point".split())
+_PERCENT_UNITS = frozenset("percent percentage pp points point".split())
+_FACTOR_UNITS = frozenset("times fold".split())
+# measures a factor ("3x") may give; scores and shares ("what accuracy", "how much of the compute") it does not
+_FACTOR_NOUNS = r"rate|gain|gains|speed-?up|improvement|improvements|reduction|increase|decrease"
 MEASURE_WINDOW = 6  # words either side of a number in which the asked measure may be named
 
 
-def _measured(question: str) -> tuple[list[str], bool]:
+def _measured(question: str) -> tuple[list[str], str]:
     """The words naming what `question` measures ("recurrent", "models"; "learning", "rate") and
-    whether it asks for a count ("how many"); no words when it does not name its measure."""
+    which ratios answer it: "percent" or "factor" (a percentage or "3x"), "percent" (a share or a
+    score: "how much of the compute", "what accuracy"), "" (a count: "how many"); no words when
+    it does not name its measure."""
     m = _MEASURED.search(question)
     if not m:
-        return [], False
-    phrase = _MEASURE_END.sub("", m.group("count") or m.group("measure")).split()
-    return [stem(w) for w in phrase if w.isalpha() or "-" in w], bool(m.group("count"))
+        return [], ""
+    phrase = _MEASURE_END.sub("", m.group("count") or m.group("measure") or m.group("share")).split()
+    words = [stem(w) for w in phrase if w.isalpha() or "-" in w]
+    if m.group("count"):
+        return words, ""
+    factor = m.group("measure") and re.search(rf"\b({_FACTOR_NOUNS})$", m.group("measure"), re.I)
+    return words, "percent factor" if factor else "percent"
 
 
 def _unit(text: str, end: int) -> str | None:
@@ -255,8 +266,9 @@ def _unit(text: str, end: int) -> str | None:
 def measures_asked(text: str, question: str) -> bool:
     """Whether a number in `text` measures what `question` asks, when the question names it ("how
     many GPUs", "what learning rate"): the word it counts is one the question uses, or the asked
-    measure is named beside it, or it is bare ("84.3 on MTEB"); a percentage or a "3x" answers a
-    measure but not a count. The question's own numbers do not count. "100 billion tokens" gives no learning rate, "560 million parameters"
+    measure is named beside it, or it is bare ("84.3 on MTEB"); a percentage answers a measure but
+    not a count, a "3x" only a gain, speed-up or reduction ("5x larger batches" is no share of the
+    compute). The question's own numbers do not count. "100 billion tokens" gives no learning rate, "560 million parameters"
     no score. Any number answers a question that does not name its measure ("how long …?"), and a
     question of several parts is answered by a number that answers any one of them."""
     parts = [p for p in facets(question) if _QUANTITY.search(p)] or [question]
@@ -277,7 +289,7 @@ def counts_asked(text: str, question: str) -> bool:
     trillion tokens" for "how many tokens …", "560 million parameters" for "how many parameters"
     (the counted word is one of the measure's words; a number merely near them does not count)."""
     for part in facets(question):
-        asked, _count = _measured(part)
+        asked, _ratios = _measured(part)
         if asked and any(unit and stem(unit) in asked for _m, unit in _new_numbers(text, question)):
             return True
     return False
@@ -285,7 +297,7 @@ def counts_asked(text: str, question: str) -> bool:
 
 def _measures(text: str, part: str, question: str) -> bool:
     """`measures_asked` for one part of `question`."""
-    asked, count = _measured(part)
+    asked, ratios = _measured(part)
     if not asked:
         return has_number(text)
     q_stems = {stem(w) for w in re.findall(r"[a-z][a-z0-9-]*", question.lower())}
@@ -296,8 +308,9 @@ def _measures(text: str, part: str, question: str) -> bool:
         at = sum(1 for start, _ in words if start < m.start())
         if set(asked) & {stem for _, stem in words[max(0, at - MEASURE_WINDOW): at + MEASURE_WINDOW]}:
             return True
-        ratio = m.group(0)[-1] in "%x×" or (unit in _RATIO_UNITS)
-        if ratio and not count or unit is None and not ratio:
+        percent = m.group(0)[-1] == "%" or unit in _PERCENT_UNITS
+        factor = m.group(0)[-1] in "x×" or unit in _FACTOR_UNITS
+        if percent and "percent" in ratios or factor and "factor" in ratios or unit is None and not (percent or factor):
             return True
     return False
 

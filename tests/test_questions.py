@@ -155,6 +155,11 @@ def test_a_number_answers_the_measure_the_question_names():
     assert states_quantity("Averaged across 16 recurrent LMs and the 6 ICL tasks.", count)
     assert not states_quantity("It provides 99% of Transformer quality at 360M params., 30B tokens.", count)
     assert not states_quantity("It has 19.2times higher throughput.", count)  # "19." is no number
+    share = "How much of the compute turned out to be wasted on padding?"
+    assert states_quantity("More than 50% of computation was spent on padding.", share)
+    assert not states_quantity("It led up to a 5x increase in average batch sizes.", share)  # a factor is no share
+    assert states_quantity("It gives a 3x inference speedup.", "What inference speedup did it bring?")
+    assert not states_quantity("It beats 10x larger models.", "What average score does it obtain?")
     # a question that does not name its measure takes any number, as before
     assert states_quantity("It reads up to 32k tokens.", "How long a document can it read?")
 
