@@ -19,6 +19,11 @@ ABSENCE_WINDOW = 4  # words after "without"/"no"/"devoid of" in which a paper na
 # refused 0.025 → 0.050); every window from 1 to 8 gives the same lists on both sets (0: only "X-free"
 # counts, and the dev question loses both its papers).
 _ABSENT_ASKED = re.compile(r"\b(?:without|w/o|no)\s+([^,;:?!.()]+)", re.I)
+# "… that drop the pretrained visual encoder": asked by what the papers do, which is also what some
+# papers on the topic do as their method ("we remove duplicates"): a hint, not a requirement
+_REMOVED_ASKED = re.compile(r"\b(?:drop(?:s|ping)?|remov(?:e|es|ing)|eliminat(?:e|es|ing)|discard(?:s|ing)?|"
+                            r"dispens(?:e|es|ing)\s+with|do(?:es)?\s+away\s+with|get(?:s|ting)?\s+rid\s+of|"
+                            r"forgo(?:es|ing)?|ditch(?:es|ing)?)\s+([^,;:?!.()]+)", re.I)
 _PHRASE_SKIP = {"a", "an", "the", "any", "its", "their", "his", "her", "explicit", "additional", "extra"}
 # where the named thing ends: a verb or a clause word follows it ("no positional encodings are used")
 _PHRASE_END = {
@@ -32,14 +37,15 @@ _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*|[^\sa-z0-9]")
 _ABSENCE_MARKS = {"without", "no", "devoid", "absence"}
 
 
-def done_without(question: str) -> set[str]:
+def done_without(question: str, removed: bool = False) -> set[str]:
     """The stemmed words of the thing a question asks papers to do without: "… that do without a
     pretrained vision encoder" → {pretrain, vision, encod}; "when no positional encodings are
     used" → {posit, encod}. Empty when it asks for none, or when what is left out is an action
     ("without changing its weights", "without losing accuracy"): papers word an action left out
-    in many ways ("frozen", "no fine-tuning"), a component they name."""
+    in many ways ("frozen", "no fine-tuning"), a component they name. With `removed`, what the
+    question asks papers to drop or remove ("… that drop the visual encoder entirely") instead."""
     found: set[str] = set()
-    for m in _ABSENT_ASKED.finditer(question):
+    for m in (_REMOVED_ASKED if removed else _ABSENT_ASKED).finditer(question):
         words = [w for w in m.group(1).lower().split() if w not in _PHRASE_SKIP]
         if not words or words[0] in _NOT_A_THING or words[0].endswith("ing"):
             continue

@@ -260,13 +260,18 @@ class ExtractiveAnswerer:
         encodings are used", "… without a pretrained vision encoder"), only papers whose title
         or abstract says they do without it are listed (`absence.states_absence`): a paper on
         the same topic that uses the thing reads just as close. None of them saying so: nothing
-        is listed, and the question is refused like a quantity the papers do not state."""
+        is listed, and the question is refused like a quantity the papers do not state. When it asks
+        for papers that drop or remove something, those that say they do without it are listed when
+        any does (else the list is made as usual: removing is also what papers on the topic do)."""
         without = done_without(question)
         if without:
             paper_score = {h: s for h, s in paper_score.items()
                            if states_absence(f"{hits[h].title}. {hits[h].abstract}", without)}
             if not paper_score:
                 return []
+        removed = done_without(question, removed=True)  # "… that drop the visual encoder": those that say so
+        saying = {h: s for h, s in paper_score.items() if states_absence(f"{hits[h].title}. {hits[h].abstract}", removed)}
+        paper_score = saying or paper_score
         specific = specific_terms(self.scorer, question)
         terms = term_sets([f"{hits[h].title} {hits[h].abstract}" for h in paper_score])
         score = {h: listing_score(paper_score[h], share(specific, t)) for h, t in zip(paper_score, terms)}

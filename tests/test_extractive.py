@@ -137,6 +137,13 @@ def test_a_question_about_a_model_size_the_paper_never_states_is_refused(sample_
     assert answer.refused, answer.text
 
 
+def test_listing_of_papers_that_drop_something_prefers_those_that_say_so(sample_assistant):
+    answer = sample_assistant.ask("Which papers build multimodal LLMs that drop the pretrained visual encoder "
+                                  "entirely, letting the LLM or a small alignment block handle the raw visual input?")
+    titles = [c.title for c in answer.citations]
+    assert titles and all("Encoder-free" in t for t in titles), titles
+
+
 def test_keyword_query_says_what_the_paper_did_and_found(sample_assistant):
     answer = sample_assistant.ask("emoji prediction tweets attention LSTM SemEval")
     assert not answer.refused

@@ -196,6 +196,11 @@ def test_what_a_listing_question_asks_papers_to_do_without():
     # an action left out is worded too many ways to require; so is "no longer"
     assert done_without("Which papers steer a frozen model without changing any of its weights?") == set()
     assert done_without("Without additional training, how far was the context pushed?") == set()
+    # what papers are asked to drop or remove: a hint the listing uses when some paper says so
+    assert done_without("Which papers build LLMs that drop the pretrained visual encoder entirely?", removed=True) == {
+        "pretrain", "visual", "encod"}
+    assert done_without("Which papers build LLMs that drop the pretrained visual encoder entirely?") == set()
+    assert done_without("Which papers remove the need for labels?", removed=True) == set()
     assert done_without("Which papers no longer need labels?") == set()
     assert done_without("Which papers train a hypernetwork for new tokens?") == set()
 
