@@ -28,8 +28,8 @@ from .questions import (
     names,
     new_names,
     own_name,
-    states_quantity,
 )
+from .measures import states_quantity
 from .retrieval import Hit
 from .sentences import split_sentences
 

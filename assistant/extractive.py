@@ -16,6 +16,7 @@ from .answerability import features, share, specific_terms
 from .answers import REFUSAL, Answer, Citation
 from .asked import names_other_things, states_asked
 from .evidence import FULLY_READ_PAPERS, Evidence, EvidenceScorer, term_sets
+from .measures import counts_asked, unstated_quantities
 from .questions import (
     NAME,
     QUANTITY,
@@ -24,7 +25,6 @@ from .questions import (
     asks_for_several,
     asks_own_name,
     asks_which_paper,
-    counts_asked,
     facets,
     finding_strength,
     has_number,
@@ -36,7 +36,6 @@ from .questions import (
     short_name,
     states_contribution,
     states_new_number,
-    unstated_quantities,
     wants_quantity,
     states_new_name,
 )
@@ -334,7 +333,7 @@ class ExtractiveAnswerer:
         """The sentence of `hit`'s abstract that answers one part of the question.
 
         A part asking for a quantity is answered by the best sentence that states one of the asked
-        measure (`questions.measures_asked`: "16 recurrent LMs" for "across how many recurrent
+        measure (`measures.measures_asked`: "16 recurrent LMs" for "across how many recurrent
         models", not "99% of Transformer quality"), when one does. A part asking for a name is answered by a sentence that names something new: one that
         also mentions the kind of thing asked ("… on the APPS benchmark" for "which
         benchmarks"), or, when the paper's own contribution is asked for ("which method"), one

@@ -131,7 +131,7 @@ def test_own_name_questions():
 
 
 def test_a_count_in_words_answers_how_many_of_that_thing():
-    from assistant.questions import states_quantity
+    from assistant.measures import states_quantity
 
     assert states_quantity("It improves perplexity on twelve languages.", "On how many languages did it improve?")
     assert states_quantity("It uses 8 GPUs.", "How many GPUs did it use?")
@@ -140,7 +140,7 @@ def test_a_count_in_words_answers_how_many_of_that_thing():
 
 
 def test_a_number_answers_the_measure_the_question_names():
-    from assistant.questions import states_quantity
+    from assistant.measures import states_quantity
 
     lr = "What learning rate and batch size were used to continue pretraining the 43B GPT model into Retro 48B?"
     assert not states_quantity("We continue to pretrain the 43B GPT model on additional 100 billion tokens "
@@ -165,7 +165,7 @@ def test_a_number_answers_the_measure_the_question_names():
 
 
 def test_a_number_of_exactly_the_measure_asked():
-    from assistant.questions import counts_asked
+    from assistant.measures import counts_asked
 
     tokens = "How many tokens of pretraining data went into the Yi base models, and which sizes were released?"
     assert counts_asked("Yi is pretrained on 3.1 trillion tokens of English and Chinese.", tokens)
@@ -176,7 +176,7 @@ def test_a_number_of_exactly_the_measure_asked():
 
 
 def test_quantities_a_question_states_as_given():
-    from assistant.questions import unstated_quantities
+    from assistant.measures import unstated_quantities
 
     q = "How much training time did it save when pretraining a 7B-parameter model?"
     assert unstated_quantities(q, "An 8k-context 1B model trains at the cost of a 2k one.") == {"7b"}

@@ -1,0 +1,155 @@
+"""What a number measures, and whether it is the measure a question asks for.
+
+"What learning rate …?" is not answered by "100 billion tokens", "what average score …?" not by
+"560 million parameters", "how much of the compute …?" not by "a 5x increase in batch sizes". A
+question that names its measure ("how many recurrent models", "what learning rate", "what
+accuracy", "how much of the compute") is answered by a number that counts that thing, names it
+beside itself, or stands bare; one that does not ("how long …?", "what size …?") by any number.
+Pure text rules, used by the quantity rule of the offline answerer, its part selection, its
+answerability exception (`counts_asked`) and the LLM path's check of the asked kind (asked.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from .questions import facets, has_number, number_matches, numbers, stem, wants_quantity
+
+# a count in words and what it counts ("twelve languages", "two new benchmarks")
+_CARDINAL_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+                             r"thousands?|millions?|billions?)((?:\s+[\w-]+){1,3})", re.I)
+_HOW_MANY = re.compile(r"\bhow many\s+([\w-]+)", re.I)
+# what a question that names its measure measures: "how many recurrent models …", "what learning
+# rate …", "what average score …", "how much of the compute …" (not "how long", "what size", "how
+# much data": any number may answer those)
+_MEASURE_NOUNS = (r"percentage|fraction|proportion|accuracy|score|scores|bleu|f1|rate|gain|gains|speed-?up|"
+                  r"improvement|improvements|recall|precision|perplexity|error|reduction|increase|decrease")
+_MEASURED = re.compile(rf"\bhow many\s+(?P<count>[\w-]+(?:\s+[\w-]+){{0,2}})|"
+                       rf"\b(?:what|which)\s+(?P<measure>(?:[\w-]+\s+){{0,3}}?(?:{_MEASURE_NOUNS}))\b|"
+                       r"\bhow much\s+(?:more\s+|less\s+)?of\s+(?:the\s+|its\s+|their\s+)?(?P<share>[\w-]+)", re.I)
+_MEASURE_END = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|in|on|of|for|at|"
+                          r"across|over|with|from|by|to|than|and|or|per|the|a|an|this|that|it|its|they|their)\b.*",
+                          re.I | re.S)
+_MAGNITUDE = {"k", "m", "b", "t", "thousand", "million", "billion", "trillion", "hundred", "thousands", "millions",
+              "billions", "+", "-", "~", "±", "+/-", "pm", "plus", "minus"}
+# what a number stands for when nothing follows it but these: it may answer any measure
+_UNITLESS = frozenset("""on in of for at across over with from by to than and or per the a an as vs versus
+    while when which that compared relative respectively""".split())
+_PERCENT_UNITS = frozenset("percent percentage pp points point".split())
+_FACTOR_UNITS = frozenset("times fold".split())
+# measures a factor ("3x") may give; scores and shares ("what accuracy", "how much of the compute") it does not
+_FACTOR_NOUNS = r"rate|gain|gains|speed-?up|improvement|improvements|reduction|increase|decrease"
+MEASURE_WINDOW = 6  # words either side of a number in which the asked measure may be named
+
+
+def _measured(question: str) -> tuple[list[str], str]:
+    """The words naming what `question` measures ("recurrent", "models"; "learning", "rate") and
+    which ratios answer it: "percent" or "factor" (a percentage or "3x"), "percent" (a share or a
+    score: "how much of the compute", "what accuracy"), "" (a count: "how many"); no words when
+    it does not name its measure."""
+    m = _MEASURED.search(question)
+    if not m:
+        return [], ""
+    phrase = _MEASURE_END.sub("", m.group("count") or m.group("measure") or m.group("share")).split()
+    words = [stem(w) for w in phrase if w.isalpha() or "-" in w]
+    if m.group("count"):
+        return words, ""
+    factor = m.group("measure") and re.search(rf"\b({_FACTOR_NOUNS})$", m.group("measure"), re.I)
+    return words, "percent factor" if factor else "percent"
+
+
+def _unit(text: str, end: int) -> str | None:
+    """The word a number ending at `end` counts ("100 billion tokens" → "tokens"), None for a
+    bare number ("84.3 on MTEB")."""
+    for word in text[end:end + 60].split()[:4]:
+        w = word.strip("()[],.;:'\"").lower()
+        if not w or w in _MAGNITUDE:
+            continue
+        return None if w in _UNITLESS or not w[0].isalpha() else w
+    return None
+
+
+def measures_asked(text: str, question: str) -> bool:
+    """Whether a number in `text` measures what `question` asks, when the question names it ("how
+    many GPUs", "what learning rate"): the word it counts is one the question uses, or the asked
+    measure is named beside it, or it is bare ("84.3 on MTEB"); a percentage answers a measure but
+    not a count, a "3x" only a gain, speed-up or reduction ("5x larger batches" is no share of the
+    compute). The question's own numbers do not count. "100 billion tokens" gives no learning rate, "560 million parameters"
+    no score. Any number answers a question that does not name its measure ("how long …?"), and a
+    question of several parts is answered by a number that answers any one of them."""
+    parts = [p for p in facets(question) if wants_quantity(p)] or [question]
+    return any(_measures(text, part, question) for part in parts)
+
+
+def _new_numbers(text: str, question: str) -> Iterator[tuple[re.Match, str | None]]:
+    """The numbers of `text` the question does not state, each with the word it counts (`_unit`)."""
+    given = numbers(question)
+    for m in number_matches(text):
+        if m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum():
+            continue  # "the 43B GPT model" of the question itself; a cut number ("19." of "19.2times")
+        yield m, _unit(text, m.end())
+
+
+def counts_asked(text: str, question: str) -> bool:
+    """Whether `text` states a number of exactly what the question names as its measure: "3.1
+    trillion tokens" for "how many tokens …", "560 million parameters" for "how many parameters"
+    (the counted word is one of the measure's words; a number merely near them does not count)."""
+    for part in facets(question):
+        asked, _ratios = _measured(part)
+        if asked and any(unit and stem(unit) in asked for _m, unit in _new_numbers(text, question)):
+            return True
+    return False
+
+
+def _measures(text: str, part: str, question: str) -> bool:
+    """`measures_asked` for one part of `question`."""
+    asked, ratios = _measured(part)
+    if not asked:
+        return has_number(text)
+    q_stems = {stem(w) for w in re.findall(r"[a-z][a-z0-9-]*", question.lower())}
+    words = [(w.start(), stem(w.group(0))) for w in re.finditer(r"[a-z][a-z0-9-]*", text.lower())]
+    for m, unit in _new_numbers(text, question):
+        if unit and stem(unit) in q_stems:
+            return True
+        at = sum(1 for start, _ in words if start < m.start())
+        if set(asked) & {stem for _, stem in words[max(0, at - MEASURE_WINDOW): at + MEASURE_WINDOW]}:
+            return True
+        percent = m.group(0)[-1] == "%" or unit in _PERCENT_UNITS
+        factor = m.group(0)[-1] in "x×" or unit in _FACTOR_UNITS
+        if percent and "percent" in ratios or factor and "factor" in ratios or unit is None and not (percent or factor):
+            return True
+    return False
+
+
+_SCALE_WORDS = {"k": "thousand", "m": "million", "b": "billion", "t": "trillion"}
+
+
+def unstated_quantities(question: str, text: str) -> set[str]:
+    """The quantities the question states as given ("the 7B-parameter model", "the 110M model", "its
+    2.7x speedup": a number with a scale, a percentage or a factor) that `text` does not state, in
+    any spelling ("7B", "7b", "7 billion"; "80%", "80\\%"; "2.7x", "2.7×"). Bare numbers ("8
+    documents", "pass@1") are left out: they read too many ways."""
+    said = text.lower().replace("\\", "").replace("×", "x")
+    missing = set()
+    for m in number_matches(question):
+        n = m.group(0).rstrip(".,").lower()
+        if question[m.start() - 1: m.start()] in (".", "-") or not re.fullmatch(r"[\d.,]+[kmbtx%]", n):
+            continue  # a piece of a name ("5B" of "Qwen-1.5B"), or a bare number
+        value, scale = n[:-1], n[-1]
+        spellings = [n] + ([f"{value} {_SCALE_WORDS[scale]}", f"{value}-{_SCALE_WORDS[scale]}"] if scale in _SCALE_WORDS
+                           else [f"{value} %", f"{value} percent", f"{value} times", f"{value}-fold"])
+        if not any(re.search(rf"(?<![\d.]){re.escape(sp)}(?![\d])", said) for sp in spellings):
+            missing.add(n)
+    return missing
+
+
+def states_quantity(text: str, question: str) -> bool:
+    """`text` states a quantity of the asked measure (`measures_asked`): a number, or, for "how many
+    languages …?", a count of them in words ("on twelve languages"; not "two essential elements")."""
+    if measures_asked(text, question):
+        return True
+    m = _HOW_MANY.search(question)
+    counted = m.group(1).lower().rstrip("s") if m else None
+    return counted is not None and any(
+        counted in (w.lower().rstrip("s") for w in c.group(2).split()) for c in _CARDINAL_WORDS.finditer(text))
