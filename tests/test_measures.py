@@ -1,0 +1,60 @@
+"""What a number measures and whether it is the asked measure (assistant/measures.py): pure text rules."""
+
+from __future__ import annotations
+
+
+def test_a_count_in_words_answers_how_many_of_that_thing():
+    from assistant.measures import states_quantity
+
+    assert states_quantity("It improves perplexity on twelve languages.", "On how many languages did it improve?")
+    assert states_quantity("It uses 8 GPUs.", "How many GPUs did it use?")
+    # a count of something else is not the answer
+    assert not states_quantity("Our approach tackles two essential elements.", "How many languages were evaluated?")
+
+
+def test_a_number_answers_the_measure_the_question_names():
+    from assistant.measures import states_quantity
+
+    lr = "What learning rate and batch size were used to continue pretraining the 43B GPT model into Retro 48B?"
+    assert not states_quantity("We continue to pretrain the 43B GPT model on additional 100 billion tokens "
+                               "by retrieving from 1.2 trillion tokens.", lr)  # tokens, and the question's own 43B
+    assert states_quantity("We train with batch size 256 for 3 epochs.", lr)
+    score = "What average score does multilingual-e5-large-instruct obtain on MMTEB?"
+    assert not states_quantity("The best public model is multilingual-e5-large-instruct with only 560 million "
+                               "parameters.", score)
+    assert states_quantity("It reaches 63.2 on average.", score)  # a bare number may be the score
+    assert states_quantity("It scores 90.0% on K400.", "What accuracy does VideoMAE V2 reach on K400?")
+    count = "Across how many recurrent models was it measured?"
+    assert states_quantity("Averaged across 16 recurrent LMs and the 6 ICL tasks.", count)
+    assert not states_quantity("It provides 99% of Transformer quality at 360M params., 30B tokens.", count)
+    assert not states_quantity("It has 19.2times higher throughput.", count)  # "19." is no number
+    share = "How much of the compute turned out to be wasted on padding?"
+    assert states_quantity("More than 50% of computation was spent on padding.", share)
+    assert not states_quantity("It led up to a 5x increase in average batch sizes.", share)  # a factor is no share
+    assert states_quantity("It gives a 3x inference speedup.", "What inference speedup did it bring?")
+    assert not states_quantity("It beats 10x larger models.", "What average score does it obtain?")
+    # a question that does not name its measure takes any number, as before
+    assert states_quantity("It reads up to 32k tokens.", "How long a document can it read?")
+
+
+def test_a_number_of_exactly_the_measure_asked():
+    from assistant.measures import counts_asked
+
+    tokens = "How many tokens of pretraining data went into the Yi base models, and which sizes were released?"
+    assert counts_asked("Yi is pretrained on 3.1 trillion tokens of English and Chinese.", tokens)
+    assert not counts_asked("We release 6B and 34B models trained on a large corpus of tokens.", tokens)  # near, not counted
+    assert counts_asked("The best model has only 560 million parameters.", "How many parameters does it have?")
+    assert not counts_asked("It reaches 63.2 on MTEB.", "How long a context does it read?")  # no measure named
+    assert not counts_asked("We release 7B and 13B models.", "How many tokens was the 7B model trained on?")
+
+
+def test_quantities_a_question_states_as_given():
+    from assistant.measures import unstated_quantities
+
+    q = "How much training time did it save when pretraining a 7B-parameter model?"
+    assert unstated_quantities(q, "An 8k-context 1B model trains at the cost of a 2k one.") == {"7b"}
+    assert unstated_quantities(q, "A 7 billion parameter model trains 3x faster.") == set()
+    assert unstated_quantities("Up to how many authors with at least 80% accuracy?", "with at least 80\\% accuracy") == set()
+    assert unstated_quantities("Where was its 2.7x speedup measured?", "a 2.7× speedup") == set()
+    # a piece of a name and bare numbers are not quantities given
+    assert unstated_quantities("How much shorter on DeepSeek-R1-Distill-Qwen-1.5B with 8 documents?", "Qwen") == set()
