@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from .absence import done_without, states_absence
-from .answerability import features, share, specific_terms
+from .answerability import features, share
 from .answers import REFUSAL, Answer, Citation
 from .asked import names_other_things, states_asked
 from .evidence import FULLY_READ_PAPERS, Evidence, EvidenceScorer, term_sets
+from .listing import list_line, listed
 from .measures import counts_asked, unstated_quantities
 from .questions import (
     NAME,
@@ -66,14 +66,6 @@ MAX_SENTENCES = 3  # quoted from the answering paper (more when the question has
 SECOND_SENTENCE_RATIO = 0.80  # another sentence is quoted when its support is this close to the best ...
 MIN_NEW_COVERAGE = 0.08  # ... or when it covers this share of the question's terms the others do not
 NAMING_BONUS = 0.10  # for "which method ...?" questions, sentences that introduce a name
-MULTI_MAX_PAPERS = 3
-# in a "which papers" answer a paper is listed when its listing score (see `listing_score`) is at
-# least MULTI_RATIO of the best paper's. Measured on the multi-paper questions (cited recall /
-# citation precision of all answers): the old rule (support alone, 0.85) dev 0.688 / 0.891,
-# held-out 0.467 / 0.909; this one 0.750 / 0.913 and 0.800 / 0.900 (`askpapers eval … --answers`).
-# Any ratio from 0.55 to 0.65 gives the same lists; 4 papers instead of 3 cost precision.
-MULTI_RATIO = 0.60
-SPECIFIC_FLOOR = 0.5  # a paper with none of the question's specific terms keeps this share of its support
 SECOND_BEST_WEIGHT = 0.5  # weight of a paper's second-best sentence in its support
 RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
 # a claim to check is answered by the paper whose title and abstract as a whole say most of its terms
@@ -86,11 +78,6 @@ OWN_NAME_BONUS = 0.10  # "which model …?": for sentences naming the paper's ow
 OUTCOME = 2  # `finding_strength` of a sentence that reports a result (1 is a number alone)
 RESTATED_SHARE = 0.2  # a sentence with at most this share of terms the answer lacks restates it
 MEASURE_RATIO = 0.8  # a paper stating the measure asked answers before a better one within this ratio
-
-
-def list_line(title: str, quote: str, number: int) -> str:
-    """One paper of a "which papers …" answer: its title, the sentence that shows it fits, [n]."""
-    return f'- "{title}": {quote} [{number}]'
 
 
 def paper_support(evidence: list[Evidence]) -> float:
@@ -108,14 +95,6 @@ def claim_paper_score(score: float, abstract_share: float) -> float:
     exposure, the outcome); a paper on a neighbouring topic echoes them in one sentence but lacks
     the rest."""
     return score + CLAIM_COVERAGE_WEIGHT * abstract_share
-
-
-def listing_score(support: float, specific_share: float) -> float:
-    """How well a paper fits a "which papers …" question: its support, scaled by the share of the
-    question's specific terms (its rarest words, names, numbers) that its title and abstract
-    contain. Papers on the same broad topic are about as similar in meaning; the ones that fit
-    also say the specific things asked ("hypernetwork", "codebooks")."""
-    return support * (SPECIFIC_FLOOR + specific_share)
 
 
 def lead_with_best(picked: list[Evidence]) -> list[Evidence]:
@@ -207,7 +186,7 @@ class ExtractiveAnswerer:
             paper_score = {h: claim_paper_score(s, share(q_terms, t)) for (h, s), t in zip(paper_score.items(), texts)}
         ranked = self._measure_first(question, hits, sorted(paper_score, key=lambda h: -paper_score[h]), paper_score)
         if asks_for_several(question):
-            chosen = self._listed(question, hits, paper_score)
+            chosen = listed(self.scorer, question, hits, paper_score)
             if not chosen:  # it asks for papers that do without something, and none of these says so
                 return self.refusal(question, hits, evidence)
             lines, citations = ["These indexed papers address it:"], []
@@ -250,32 +229,6 @@ class ExtractiveAnswerer:
         close = [h for h in ranked[1:] if paper_score[h] >= MEASURE_RATIO * paper_score[ranked[0]]]
         first = next((h for h in close if states(h)), None)
         return ranked if first is None else [first] + [h for h in ranked if h != first]
-
-    def _listed(self, question: str, hits: list[Hit], paper_score: dict[int, float]) -> list[int]:
-        """The papers a "which papers …" answer lists, best first: those whose `listing_score` is
-        at least MULTI_RATIO of the best one's (at most MULTI_MAX_PAPERS).
-
-        When the question asks for papers that do without something ("… when no positional
-        encodings are used", "… without a pretrained vision encoder"), only papers whose title
-        or abstract says they do without it are listed (`absence.states_absence`): a paper on
-        the same topic that uses the thing reads just as close. None of them saying so: nothing
-        is listed, and the question is refused like a quantity the papers do not state. When it asks
-        for papers that drop or remove something, those that say they do without it are listed when
-        any does (else the list is made as usual: removing is also what papers on the topic do)."""
-        without = done_without(question)
-        if without:
-            paper_score = {h: s for h, s in paper_score.items()
-                           if states_absence(f"{hits[h].title}. {hits[h].abstract}", without)}
-            if not paper_score:
-                return []
-        removed = done_without(question, removed=True)  # "… that drop the visual encoder": those that say so
-        saying = {h: s for h, s in paper_score.items() if states_absence(f"{hits[h].title}. {hits[h].abstract}", removed)}
-        paper_score = saying or paper_score
-        specific = specific_terms(self.scorer, question)
-        terms = term_sets([f"{hits[h].title} {hits[h].abstract}" for h in paper_score])
-        score = {h: listing_score(paper_score[h], share(specific, t)) for h, t in zip(paper_score, terms)}
-        ranked = sorted(score, key=lambda h: -score[h])
-        return [h for h in ranked if score[h] >= MULTI_RATIO * score[ranked[0]]][:MULTI_MAX_PAPERS]
 
     def _select(self, question: str, hits: list[Hit], h: int, candidates: list[Evidence]) -> list[Evidence]:
         """The best sentence; the best one for each part of the question; then those nearly as

@@ -299,13 +299,6 @@ def test_listing_names_every_paper_that_says_the_specific_thing(hyper_assistant)
     _check_grounded(answer)
 
 
-def test_listing_score_weighs_support_by_the_specific_terms_said():
-    from assistant.extractive import MULTI_RATIO, listing_score
-
-    assert listing_score(0.6, 1.0) > listing_score(0.8, 0.0)  # says the specific thing, less alike overall
-    assert listing_score(0.5, 0.5) < MULTI_RATIO * listing_score(0.6, 1.0)  # on the topic, not the point
-
-
 def test_quote_names_the_paper_where_it_says_our_model():
     from assistant.quoting import named, quoted, trimmed
 
