@@ -279,7 +279,7 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
                 continue
             if _ONE_OF_THOSE.fullmatch(m.group(0)):  # "the one on a 21-day orbit": one of what was said
                 return True
-            if not _has_antecedent(question, m.start() + word.start(), word.group(0).lower() in _PLURAL_REFERENCES,
+            if not _has_antecedent(question, at, word.group(0).lower() in _PLURAL_REFERENCES,
                                    same_clause=pattern is _POSSESSIVE):
                 return True
     if _IDENTIFY.search(question):  # "which method builds drafts from …?" names its own target
@@ -364,8 +364,8 @@ def is_follow_up(question: str, previous: Turn | None) -> bool:
                                                              *previous.cited_titles]))}
     if points_back(question, said):
         return True
-    short = len(_WORD.findall(question)) <= FRAGMENT_WORDS or (
-        len(_WORD.findall(question)) <= VERBLESS_WORDS and _VERBLESS_QUANTITY.match(question))
+    length = len(_WORD.findall(question))
+    short = length <= FRAGMENT_WORDS or (length <= VERBLESS_WORDS and _VERBLESS_QUANTITY.match(question))
     if short and _COMPARES.search(question):  # "throughput vs FlashAttention-2?" compares with what was said
         return True
     if short:  # "Which games?", "How many images and classes?", but not "What's WhiteningBERT?"

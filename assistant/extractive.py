@@ -35,9 +35,9 @@ from .questions import (
     own_name,
     short_name,
     states_contribution,
+    states_new_name,
     states_new_number,
     wants_quantity,
-    states_new_name,
 )
 from .quoting import quoted, trimmed  # noqa: F401  (trimmed: a public name of this module)
 from .retrieval import Hit
@@ -97,6 +97,17 @@ def claim_paper_score(score: float, abstract_share: float) -> float:
     return score + CLAIM_COVERAGE_WEIGHT * abstract_share
 
 
+def finding_order(e: Evidence) -> tuple:
+    """How plainly a sentence reports the paper's result, for `max`: an outcome first
+    (`finding_strength`), then one with a figure, then the better supported."""
+    return finding_strength(e.text), has_number(e.text), e.support
+
+
+def states_asked_number(text: str, part: str, question: str) -> bool:
+    """`text` states a number the question does not give, of the measure `part` of it asks for."""
+    return states_new_number(text, question) and states_asked(text, part, (QUANTITY,))
+
+
 def lead_with_best(picked: list[Evidence]) -> list[Evidence]:
     """The sentence that answers best first, then the others in the abstract's own order."""
     best = max(picked, key=lambda e: e.support)
@@ -149,11 +160,11 @@ class ExtractiveAnswerer:
         judged = context or question
         score = self.answerability(judged, hits)
         threshold = threshold_for(judged)
-        if score < threshold and counts_asked(f"{hits[0].title}. {hits[0].abstract}", judged):
-            # retrieval's first paper states a number of the very thing asked ("3.1 trillion tokens" for
-            # "how many tokens …"): it answers, however far the question's wording is from it
-            return Decision(False, score, "the first paper states the measure asked")
         if score < threshold:
+            if counts_asked(f"{hits[0].title}. {hits[0].abstract}", judged):
+                # retrieval's first paper states a number of the very thing asked ("3.1 trillion tokens"
+                # for "how many tokens …"): it answers, however far the question's wording is from it
+                return Decision(False, score, "the first paper states the measure asked")
             return Decision(True, score, f"answerability {score:.2f} < {threshold:.2f}")
         return Decision(False, score, "answerable")
 
@@ -256,8 +267,7 @@ class ExtractiveAnswerer:
             covered |= set(q_terms) & term_sets([e.text])[0]
         rest = candidates[1:]
         if answer_type(question) == QUANTITY:  # numbers asked: the sentences that state one come first
-            rest = sorted(rest, key=lambda e: not (states_new_number(e.text, question)
-                                                   and states_asked(e.text, question, (QUANTITY,))))
+            rest = sorted(rest, key=lambda e: not states_asked_number(e.text, question, question))
         for e in rest:
             if len(picked) >= limit:
                 break
@@ -287,8 +297,8 @@ class ExtractiveAnswerer:
 
         A part asking for a quantity is answered by the best sentence that states one of the asked
         measure (`measures.measures_asked`: "16 recurrent LMs" for "across how many recurrent
-        models", not "99% of Transformer quality"), when one does. A part asking for a name is answered by a sentence that names something new: one that
-        also mentions the kind of thing asked ("… on the APPS benchmark" for "which
+        models", not "99% of Transformer quality"), when one does. A part asking for a name is
+        answered by a sentence that names something new: one that also mentions the kind of thing asked ("… on the APPS benchmark" for "which
         benchmarks"), or, when the paper's own contribution is asked for ("which method"), one
         that names it ("we present READ"). The sentences that merely describe the paper again
         are what identified it, not what was asked. "Which model" may mean either, so naming
@@ -296,7 +306,7 @@ class ExtractiveAnswerer:
         """
         scored = self.scorer.score(part, [hit], asked=question)
         if scored and answer_type(part) == QUANTITY:  # the best sentence that states the asked measure
-            stating = [e for e in scored if states_asked(e.text, part, (QUANTITY,)) and states_new_number(e.text, question)]
+            stating = [e for e in scored if states_asked_number(e.text, part, question)]
             exact = [e for e in stating if counts_asked(e.text, part)]  # "3.1 trillion tokens" for "how many tokens"
             return (exact or stating or scored)[0]
         if not scored or answer_type(part) != NAME:
@@ -336,7 +346,7 @@ class ExtractiveAnswerer:
         fresh = [e for e in self.scorer.score(question, [hit]) if finding_strength(e.text) >= OUTCOME]
         known, *terms = term_sets([said] + [e.text for e in fresh])
         fresh = [e for e, t in zip(fresh, terms) if t and len(t - known) > RESTATED_SHARE * len(t)]
-        best = max(fresh, key=lambda e: (finding_strength(e.text), has_number(e.text), e.support), default=None)
+        best = max(fresh, key=finding_order, default=None)
         return best.text if best is not None else None
 
     @staticmethod
@@ -360,8 +370,7 @@ class ExtractiveAnswerer:
         if did is not None:
             picked.append(did)
         # what it found: the plainest result, one with a figure first ("we achieve 93.7% accuracy")
-        found = max((e for e in candidates if e not in picked),
-                    key=lambda e: (finding_strength(e.text), has_number(e.text), e.support), default=None)
+        found = max((e for e in candidates if e not in picked), key=finding_order, default=None)
         if found is not None and finding_strength(found.text) > 0:
             picked.append(found)
         if candidates[0] not in picked:

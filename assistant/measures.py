@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .questions import facets, has_number, number_matches, numbers, stem, wants_quantity
+from .questions import MEASURE_NOUNS, facets, has_number, number_matches, numbers, stem, wants_quantity
 
 # a count in words and what it counts ("twelve languages", "two new benchmarks")
 _CARDINAL_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
@@ -23,10 +23,8 @@ _HOW_MANY = re.compile(r"\bhow many\s+([\w-]+)", re.I)
 # what a question that names its measure measures: "how many recurrent models …", "what learning
 # rate …", "what average score …", "how much of the compute …" (not "how long", "what size", "how
 # much data": any number may answer those)
-_MEASURE_NOUNS = (r"percentage|fraction|proportion|accuracy|score|scores|bleu|f1|rate|gain|gains|speed-?up|"
-                  r"improvement|improvements|recall|precision|perplexity|error|reduction|increase|decrease")
 _MEASURED = re.compile(rf"\bhow many\s+(?P<count>[\w-]+(?:\s+[\w-]+){{0,2}})|"
-                       rf"\b(?:what|which)\s+(?P<measure>(?:[\w-]+\s+){{0,3}}?(?:{_MEASURE_NOUNS}))\b|"
+                       rf"\b(?:what|which)\s+(?P<measure>(?:[\w-]+\s+){{0,3}}?(?:{MEASURE_NOUNS}))\b|"
                        r"\bhow much\s+(?:more\s+|less\s+)?of\s+(?:the\s+|its\s+|their\s+)?(?P<share>[\w-]+)", re.I)
 _MEASURE_END = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|in|on|of|for|at|"
                           r"across|over|with|from|by|to|than|and|or|per|the|a|an|this|that|it|its|they|their)\b.*",
@@ -75,8 +73,8 @@ def measures_asked(text: str, question: str) -> bool:
     many GPUs", "what learning rate"): the word it counts is one the question uses, or the asked
     measure is named beside it, or it is bare ("84.3 on MTEB"); a percentage answers a measure but
     not a count, a "3x" only a gain, speed-up or reduction ("5x larger batches" is no share of the
-    compute). The question's own numbers do not count. "100 billion tokens" gives no learning rate, "560 million parameters"
-    no score. Any number answers a question that does not name its measure ("how long …?"), and a
+    compute). The question's own numbers do not count. "100 billion tokens" gives no learning rate,
+    "560 million parameters" no score. Any number answers a question that does not name its measure ("how long …?"), and a
     question of several parts is answered by a number that answers any one of them."""
     parts = [p for p in facets(question) if wants_quantity(p)] or [question]
     return any(_measures(text, part, question) for part in parts)
@@ -113,7 +111,7 @@ def _measures(text: str, part: str, question: str) -> bool:
         if unit and stem(unit) in q_stems:
             return True
         at = sum(1 for start, _ in words if start < m.start())
-        if set(asked) & {stem for _, stem in words[max(0, at - MEASURE_WINDOW): at + MEASURE_WINDOW]}:
+        if set(asked) & {near for _, near in words[max(0, at - MEASURE_WINDOW): at + MEASURE_WINDOW]}:
             return True
         percent = m.group(0)[-1] == "%" or unit in _PERCENT_UNITS
         factor = m.group(0)[-1] in "x×" or unit in _FACTOR_UNITS

@@ -16,12 +16,13 @@ NAME = "name"
 NAMED_WITHIN = 6  # words after "we propose" in which the name a paper gives its work stands
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how|whether)"
+# what a "what …" question may ask to measure (measures.py: a number answers only the one named)
+MEASURE_NOUNS = (r"percentage|fraction|proportion|accuracy|score|scores|bleu|f1|rate|gain|gains|speed-?up|"
+                 r"improvement|improvements|recall|precision|perplexity|error|reduction|increase|decrease")
 _QUANTITY = re.compile(
     r"\bhow (many|much|large|long|short|big|small|fast|slow|often|far|high|low|deep|wide|old|heavy)\b|"
     r"\bby how\b|\bwhat factor\b|"
-    r"\b(what|which)\s+([\w-]+\s+){0,3}?(percentage|fraction|proportion|number|accuracy|score|scores|bleu|f1|"
-    r"rate|gain|gains|speed-?up|improvement|improvements|recall|precision|perplexity|error|size|count|"
-    r"reduction|increase|decrease)\b",
+    rf"\b(what|which)\s+([\w-]+\s+){{0,3}}?({MEASURE_NOUNS}|number|size|count)\b",
     re.I,
 )
 # "which method/framework …?" asks for the paper's own name; "which benchmarks/datasets …?" for other names
