@@ -29,9 +29,10 @@ from .questions import (
     new_names,
     own_name,
 )
-from .measures import states_quantity
+from .measures import states_quantity, unstated_quantities
 from .retrieval import Hit
 from .sentences import split_sentences
+from .unnamed import unnamed
 
 # the share of the question's specific terms (idf-weighted) that the sentence supporting a claim,
 # with its paper's title, must hold. On the dev questions the best sentence of the gold paper holds
@@ -177,3 +178,27 @@ def unsourced_numbers(claim: str, sources: list[str], question: str) -> set[str]
 def what_is_asked(question: str) -> str:
     """How a refusal names what the answer lacked: "a quantity", "a name", "the question's terms"."""
     return {QUANTITY: "a quantity", NAME: "a name"}.get(answer_type(question), "what the question names")
+
+
+def quantity_given(question: str, quoted: list[str]) -> bool:
+    """A quantity is asked and one of `quoted` states one of the asked measure, or none is asked."""
+    return any(states_asked(q, question, (QUANTITY,)) for q in quoted)
+
+
+def not_given(question: str, hit: Hit, quoted: list[str]) -> str | None:
+    """Why the paper `hit` and the sentences `quoted` from it do not give what `question` asks,
+    or None when they do: a quantity asked and none of the quotes states one; "the 7B-parameter
+    model" the paper never states; "which corpus / benchmark …" and the paper names nothing but
+    itself ("a web-scale corpus" is no answer); a name the question sets as a condition ("on
+    ADE20K", "compared with ZeTT", "what mIoU") that the paper never states (`unnamed`)."""
+    paper = f"{hit.title}. {hit.abstract}"
+    if not quantity_given(question, quoted):
+        return "no quantity of the asked measure"
+    if unstated_quantities(question, paper):
+        return "a quantity the question gives is not in the paper"
+    if asked_kind(question) and not names_other_things(hit, question):
+        return "the paper names nothing of the asked kind"
+    missing = unnamed(question, paper)
+    if missing:
+        return f"the paper never names {', '.join(sorted(missing))}"
+    return None

@@ -13,10 +13,10 @@ from typing import Iterator
 
 from .answerability import features, share
 from .answers import REFUSAL, Answer, Citation
-from .asked import names_other_things, states_asked
+from .asked import not_given, quantity_given, states_asked
 from .evidence import FULLY_READ_PAPERS, Evidence, EvidenceScorer, term_sets
 from .listing import list_line, listed
-from .measures import counts_asked, unstated_quantities
+from .measures import counts_asked
 from .questions import (
     NAME,
     QUANTITY,
@@ -213,15 +213,9 @@ class ExtractiveAnswerer:
             picked = self._gist(by_paper[h])
         else:
             picked = self._select(question, hits, h, by_paper[h])
-        if not any(states_asked(e.text, question, (QUANTITY,)) for e in picked):
-            # a quantity was asked and what answers best states none: the papers don't say
-            return self.refusal(question, hits, evidence)
-        if not is_claim(question) and unstated_quantities(question, f"{hits[h].title}. {hits[h].abstract}"):
-            # asked about "the 7B-parameter model", "the 110M model", and the paper states no such thing
-            return self.refusal(question, hits, evidence)
-        if asked_kind(question) and not names_other_things(hits[h], question):
-            # "which corpus / benchmark …" and the paper names none: "a web-scale corpus" is no answer
-            return self.refusal(question, hits, evidence)
+        quotes = [e.text for e in picked]
+        if not_given(question, hits[h], quotes) if not is_claim(question) else not quantity_given(question, quotes):
+            return self.refusal(question, hits, evidence)  # the paper is close, the asked detail is not in it
         text = f'According to "{hits[h].title}": ' + " ".join(f"{q} [{h + 1}]" for q in self._quotes(hits[h], picked))
         citations = [self._citation(hits, max(picked, key=lambda e: e.support))]
         return Answer(question, text, citations, hits, refused=False, mode=self.mode)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .questions import MEASURE_NOUNS, facets, has_number, number_matches, numbers, stem, wants_quantity
+from .questions import MEASURE_NOUNS, facets, number_matches, numbers, stem, wants_quantity
 
 # a count in words and what it counts ("twelve languages", "two new benchmarks")
 _CARDINAL_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
@@ -50,7 +50,7 @@ def _measured(question: str) -> tuple[list[str], str]:
     if not m:
         return [], ""
     phrase = _MEASURE_END.sub("", m.group("count") or m.group("measure") or m.group("share")).split()
-    words = [stem(w) for w in phrase if w.isalpha() or "-" in w]
+    words = [stem(w.lower()) for w in phrase if w.isalpha() or "-" in w]
     if m.group("count"):
         return words, ""
     factor = m.group("measure") and re.search(rf"\b({_FACTOR_NOUNS})$", m.group("measure"), re.I)
@@ -80,11 +80,20 @@ def measures_asked(text: str, question: str) -> bool:
     return any(_measures(text, part, question) for part in parts)
 
 
+def _enumeration(text: str, m: re.Match) -> bool:
+    """"(1)", "2)": a list's item number, no quantity."""
+    return m.group(0).isdigit() and len(m.group(0)) <= 2 and text[m.end():m.end() + 1] == ")"
+
+
+def _states_number(text: str) -> bool:
+    return any(not _enumeration(text, m) for m in number_matches(text))
+
+
 def _new_numbers(text: str, question: str) -> Iterator[tuple[re.Match, str | None]]:
     """The numbers of `text` the question does not state, each with the word it counts (`_unit`)."""
     given = numbers(question)
     for m in number_matches(text):
-        if m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum():
+        if m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum() or _enumeration(text, m):
             continue  # "the 43B GPT model" of the question itself; a cut number ("19." of "19.2times")
         yield m, _unit(text, m.end())
 
@@ -104,7 +113,7 @@ def _measures(text: str, part: str, question: str) -> bool:
     """`measures_asked` for one part of `question`."""
     asked, ratios = _measured(part)
     if not asked:
-        return has_number(text)
+        return _states_number(text)
     q_stems = {stem(w) for w in re.findall(r"[a-z][a-z0-9-]*", question.lower())}
     words = [(w.start(), stem(w.group(0))) for w in re.finditer(r"[a-z][a-z0-9-]*", text.lower())]
     for m, unit in _new_numbers(text, question):

@@ -137,6 +137,17 @@ def test_a_question_about_a_model_size_the_paper_never_states_is_refused(sample_
     assert answer.refused, answer.text
 
 
+def test_a_benchmark_or_rival_the_paper_never_names_is_refused(sample_assistant):
+    # the paper exists and reads close; the benchmark asked on / the method compared with is not in it
+    for question in ("What mIoU does SLAB (simplified linear attention with re-parameterized BatchNorm) reach on ADE20K?",
+                     "How much faster is the Chimera speculative decoding framework than Medusa?"):
+        answer = sample_assistant.ask(question)
+        assert answer.refused, answer.text
+    answer = sample_assistant.ask("How much faster is the Chimera speculative decoding framework than vanilla "
+                                  "auto-regressive decoding?")
+    assert not answer.refused and "2.7x" in answer.text
+
+
 def test_listing_of_papers_that_drop_something_prefers_those_that_say_so(sample_assistant):
     answer = sample_assistant.ask("Which papers build multimodal LLMs that drop the pretrained visual encoder "
                                   "entirely, letting the LLM or a small alignment block handle the raw visual input?")

@@ -58,3 +58,18 @@ def test_quantities_a_question_states_as_given():
     assert unstated_quantities("Where was its 2.7x speedup measured?", "a 2.7× speedup") == set()
     # a piece of a name and bare numbers are not quantities given
     assert unstated_quantities("How much shorter on DeepSeek-R1-Distill-Qwen-1.5B with 8 documents?", "Qwen") == set()
+
+
+def test_a_list_item_number_is_no_quantity():
+    from assistant.measures import states_quantity
+
+    gpu = "Which GPU type was used to pretrain the encoder, and how many GPU-hours did it take?"
+    assert not states_quantity("It raises three challenges: (1) how to evaluate retrieval, (2) how to pretrain.", gpu)
+    assert not states_quantity("Two steps: 1) retrieve, 2) rerank.", "How long does it take?")
+    assert states_quantity("Pretraining took 1,200 GPU-hours on A100s.", gpu)
+
+
+def test_a_capitalised_measure_is_found_beside_its_number():
+    from assistant.measures import counts_asked
+
+    assert counts_asked("The model was trained on 64 GPUs for a week.", "How many GPUs were used?")
