@@ -130,6 +130,9 @@ _SAYS_WHICH = re.compile(r"(?:\s+[\w-]+)?\s*(?::|—|–|\s-\s)|(?:\s+[\w-]+)?\s
                          re.I)
 _COMPARES = re.compile(r"\b(vs\.?|versus|compared (to|with)|relative to)(?=\s)", re.I)
 _IDIOM = re.compile(r"\bworth\s+$", re.I)  # "is X still worth it?" refers to X
+# "what about the paper that drops residual learning …?": a new paper, identified by what it does
+_DESCRIBED = re.compile(r"\s*(the|a|an|any)\s+(paper|work|study|article|method|approach|model|technique)\s+"
+                        r"(that|which|where|on|about|proposing|using)\b", re.I)
 _ONE_OF_THOSE = re.compile(r"the\s+(one|ones|other|others)", re.I)
 # elliptical openers and closers: "and on ImageNet?", "what about Llama-3?", "… too?", "… as much?"
 _CONTINUES = re.compile(
@@ -267,9 +270,12 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
     definite "the …" points back only when the question names nothing it could refer to
     (`_has_antecedent`): long questions often describe a paper, then ask "how fast is it?"."""
     m = _CONTINUES.search(question)
-    if m and not (m.start() == 0 and _asks_anew(question[m.end():], said)):
-        return True
-    for pattern in (_PRONOUN, _POSSESSIVE, _DEMONSTRATIVE):
+    patterns = (_PRONOUN, _POSSESSIVE, _DEMONSTRATIVE)
+    if m:
+        if not (m.start() == 0 and _asks_anew(question[m.end():], said)):
+            return True
+        patterns = (_DEMONSTRATIVE,)  # the pronouns after the opener were judged by _asks_anew
+    for pattern in patterns:
         for m in pattern.finditer(question):
             word = _REFERRING.search(m.group(0))  # where the referring word itself starts
             at = m.start() + word.start()
@@ -291,17 +297,33 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
 
 
 def _asks_anew(rest: str, said: set[str]) -> bool:
-    """After an opener ("also, …", "and …", "what about …"): a question of its own, more than
-    OPENER_REST_WORDS words with a question word, an auxiliary or a leading gerund of its own, naming
-    at least two things the last turn did not, and no pronoun ("also, which paper
-    uses GPT-4o with RAG to detect vulnerabilities?", "what about defending GNNs against
-    adversarial edge perturbations?"), not an ellipsis ("and on ImageNet?", "what about the 7B one?")."""
+    """After an opener ("also, …", "and …", "what about …"): a question of its own, not an
+    ellipsis of the last one ("and on ImageNet?", "what about the 7B one?"). Either more than
+    OPENER_REST_WORDS words asking something of their own (a question word, an auxiliary, a leading
+    gerund, or a paper described by a clause: "what about the paper that drops residual
+    learning …?") that name at least two things the last turn did not, or a short question about
+    a name not said ("also, what is FaiR-IoT?"); and nothing in it points back (a pronoun whose
+    referent it names itself counts as its own: "also, can you remove backdoors without detecting
+    them first?")."""
     words = _WORD.findall(rest)
-    if len(words) <= OPENER_REST_WORDS or not (_ASKS.search(rest) or words[0].lower().endswith("ing")):
+    if not words or _points_back_from(rest):
+        return False  # "and on COCO, how much does it gain?"
+    if len(words) <= OPENER_REST_WORDS:  # "and what about GPT-4?" is still an ellipsis
+        return (bool(_ASKS.search(rest)) and not _CONTINUES.match(rest)
+                and any(_is_name(w) and _stem_word(w) not in said for w in words))
+    if not (_ASKS.search(rest) or words[0].lower().endswith("ing") or _DESCRIBED.match(rest)):
         return False  # "and on the retrieval subset alone?": no question or gerund of its own
-    if _PRONOUN.search(rest) or _POSSESSIVE.search(rest):  # "and on COCO, how much does it gain?"
-        return False
     return len([w for w in subject_words(rest) if _stem_word(w) not in said]) >= 2
+
+
+def _points_back_from(rest: str) -> bool:
+    """A pronoun or possessive in what follows an opener: it refers to the last turn, unless it is
+    plural and the rest names a plural before it ("remove backdoors without detecting them")."""
+    for m in list(_PRONOUN.finditer(rest)) + list(_POSSESSIVE.finditer(rest)):
+        plural = m.group(0).lower() in _PLURAL_REFERENCES
+        if not (plural and any(_plural(w) for w in content_words(rest[:m.start()]))):
+            return True
+    return False
 
 
 def _presupposes(phrase: str, said: set[str]) -> bool:

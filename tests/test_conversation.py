@@ -57,6 +57,16 @@ def test_follow_up_decisions_on_the_fourth_pairs_set():
     assert result["accuracy"] >= 0.90, result["wrong"]
 
 
+def test_follow_up_decisions_on_the_sixth_pairs_set():
+    """The sixth set (followup_pairs_sixth.jsonl: 0.92 unseen, every miss a topic switch after "also,"
+    or "what about the paper that …"; then used for the opener rules)."""
+    from assistant.evaluation import evaluate_follow_ups
+
+    result = evaluate_follow_ups(FIXTURES / "followup_pairs_sixth.jsonl")
+    assert result["pairs"] == 50 and result["follow_ups"] == 25
+    assert result["accuracy"] >= 0.95, result["wrong"]
+
+
 @pytest.mark.parametrize("question, follow_up", [
     ("has anyone measured how much battery an LLM chatbot drains when it runs locally on a phone?", False),
     ("What's a good way to ensemble several reward models so an RLHF policy can't exploit any single one of them?",
@@ -173,3 +183,22 @@ def test_condensed_follow_up_carries_the_cited_titles_not_after_a_refusal():
     previous.refused = True
     assert "Deep Interest Network" not in condense_offline("Which techniques did they add?", previous)
     assert "CTR" in condense_offline("Which techniques did they add?", previous)
+
+
+def test_an_opener_before_a_question_of_its_own_starts_a_new_topic():
+    from assistant.conversation import Turn, is_follow_up
+
+    previous = Turn(question="Is there a continual learning method that replays generated data?",
+                    answer='According to "Generative Replay": we replay samples from a generator [1]',
+                    cited=["p1"], cited_titles=["Generative Replay"])
+    # a plural pronoun whose referent the new question names itself
+    assert not is_follow_up("also, can you prune attention heads from a transformer without retraining them?", previous)
+    # a short question about a name not said before
+    assert not is_follow_up("also, what is FlashAttention-3?", previous)
+    # a paper described by a clause
+    assert not is_follow_up("what about the paper that distils diffusion samplers into one-step generators "
+                            "with adversarial losses?", previous)
+    # still follow-ups: a singular pronoun, an ellipsis, a plural pronoun with no plural before it
+    assert is_follow_up("and on CIFAR-100, how much does it gain?", previous)
+    assert is_follow_up("and what about ImageNet?", previous)
+    assert is_follow_up("also, how were they evaluated?", previous)

@@ -234,6 +234,8 @@ def test_planted_prompt_injection_changes_nothing(tmp_path, tiny_papers):
     ("heldout_questions.jsonl", 48, {"facts_present": 0.9, "citation_precision": 0.85, "unanswerable_refused": 0.75}),
     # written unseen (benchmarks/README.md, "Unseen sets, third round"), since used to shape rules
     ("fresh_questions.jsonl", 44, {"facts_present": 0.9, "citation_precision": 0.9, "unanswerable_refused": 0.85}),
+    # written unseen in the sixth round (0.931 / 0.957 / 0.600 refused), then used for the unnamed-name rule
+    ("fresh4_questions.jsonl", 48, {"facts_present": 0.9, "citation_precision": 0.9, "unanswerable_refused": 0.75}),
 ])
 def test_answer_quality_on_question_sets(sample_assistant, name, count, floors):
     result = evaluate_answers(sample_assistant, load_questions(FIXTURES / name))
