@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .questions import MEASURE_NOUNS, facets, number_matches, numbers, stem, wants_quantity
+from .questions import MEASURE_NOUNS, MEASURE_QUALIFIER, facets, number_matches, numbers, stem, wants_quantity
 
 # a count in words and what it counts ("twelve languages", "two new benchmarks")
 _CARDINAL_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
@@ -24,7 +24,7 @@ _HOW_MANY = re.compile(r"\bhow many\s+([\w-]+)", re.I)
 # rate …", "what average score …", "how much of the compute …" (not "how long", "what size", "how
 # much data": any number may answer those)
 _MEASURED = re.compile(rf"\bhow many\s+(?P<count>[\w-]+(?:\s+[\w-]+){{0,2}})|"
-                       rf"\b(?:what|which)\s+(?P<measure>(?:[\w-]+\s+){{0,3}}?(?:{MEASURE_NOUNS}))\b|"
+                       rf"\b(?:what|which)\s+(?P<measure>(?:{MEASURE_QUALIFIER}\s+){{0,3}}?(?:{MEASURE_NOUNS}))\b|"
                        r"\bhow much\s+(?:more\s+|less\s+)?of\s+(?:the\s+|its\s+|their\s+)?(?P<share>[\w-]+)", re.I)
 _MEASURE_END = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|in|on|of|for|at|"
                           r"across|over|with|from|by|to|than|and|or|per|the|a|an|this|that|it|its|they|their)\b.*",
@@ -34,6 +34,7 @@ _MAGNITUDE = {"k", "m", "b", "t", "thousand", "million", "billion", "trillion", 
 # what a number stands for when nothing follows it but these: it may answer any measure
 _UNITLESS = frozenset("""on in of for at across over with from by to than and or per the a an as vs versus
     while when which that compared relative respectively""".split())
+_RANGE_END = re.compile(r"^[-–]\d[\d.,]*[kmbtx×%]?\\?%?$")
 _PERCENT_UNITS = frozenset("percent percentage pp points point".split())
 _FACTOR_UNITS = frozenset("times fold".split())
 # measures a factor ("3x") may give; scores and shares ("what accuracy", "how much of the compute") it does not
@@ -53,6 +54,7 @@ def _measured(question: str) -> tuple[list[str], str]:
     words = [stem(w.lower()) for w in phrase if w.isalpha() or "-" in w]
     if m.group("count"):
         return words, ""
+    words = words[-1:]  # the measure itself ("LoRA rank" → rank, "average score" → score), not what it qualifies
     factor = m.group("measure") and re.search(rf"\b({_FACTOR_NOUNS})$", m.group("measure"), re.I)
     return words, "percent factor" if factor else "percent"
 
@@ -62,7 +64,7 @@ def _unit(text: str, end: int) -> str | None:
     bare number ("84.3 on MTEB")."""
     for word in text[end:end + 60].split()[:4]:
         w = word.strip("()[],.;:'\"").lower()
-        if not w or w in _MAGNITUDE:
+        if not w or w in _MAGNITUDE or _RANGE_END.match(w):  # "27-90 times": the range's end, then its unit
             continue
         return None if w in _UNITLESS or not w[0].isalpha() else w
     return None

@@ -17,12 +17,14 @@ NAMED_WITHIN = 6  # words after "we propose" in which the name a paper gives its
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how|whether)"
 # what a "what …" question may ask to measure (measures.py: a number answers only the one named)
-MEASURE_NOUNS = (r"percentage|fraction|proportion|accuracy|score|scores|bleu|f1|rate|gain|gains|speed-?up|"
+MEASURE_NOUNS = (r"percentage|fraction|proportion|accuracy|score|scores|bleu|f1|rate|rank|gain|gains|speed-?up|"
                  r"improvement|improvements|recall|precision|perplexity|error|reduction|increase|decrease")
+# a word between "what/which" and its measure noun: not a verb ("which benchmark does it rank first?" asks no rank)
+MEASURE_QUALIFIER = r"(?!(?:is|are|was|were|do|does|did|can|could|will|would|has|have|had)\b)[\w-]+"
 _QUANTITY = re.compile(
     r"\bhow (many|much|large|long|short|big|small|fast|slow|often|far|high|low|deep|wide|old|heavy)\b|"
     r"\bby how\b|\bwhat factor\b|"
-    rf"\b(what|which)\s+([\w-]+\s+){{0,3}}?({MEASURE_NOUNS}|number|size|count)\b",
+    rf"\b(what|which)\s+({MEASURE_QUALIFIER}\s+){{0,3}}?({MEASURE_NOUNS}|number|size|count)\b",
     re.I,
 )
 # "which method/framework …?" asks for the paper's own name; "which benchmarks/datasets …?" for other names

@@ -73,3 +73,20 @@ def test_a_capitalised_measure_is_found_beside_its_number():
     from assistant.measures import counts_asked
 
     assert counts_asked("The model was trained on 64 GPUs for a week.", "How many GPUs were used?")
+
+
+def test_the_measure_is_the_head_noun_not_what_qualifies_it():
+    from assistant.measures import states_quantity
+
+    q = "What LoRA rank and learning rate did the authors use when continuing to pretrain on Dutch?"
+    # "LoRA" beside a number of tokens names no rank
+    assert not states_quantity("We continue pretraining with LoRA on 32B tokens of Dutch text.", q)
+    assert states_quantity("We use LoRA with rank 64 and alpha 16.", q)
+
+
+def test_a_range_takes_the_unit_after_its_end():
+    from assistant.measures import states_quantity
+
+    # "27-90 times fewer parameters" is a factor of parameters, no rank
+    assert not states_quantity("It uses 27-90 times fewer learnable parameters than LoRA.", "What rank r did it use?")
+    assert states_quantity("It runs 3-6 times faster.", "What speedup does it give?")
