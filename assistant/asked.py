@@ -95,8 +95,11 @@ def answers_asked(claim: str, source: str, question: str, specific: dict[str, fl
                   hit: Hit | None = None) -> bool:
     """Whether `claim` answers `question` from `source` (the abstract sentence that supports it, of
     the paper `hit`), not just restates its topic: the claim states the asked kind of answer and
-    its source states the same (the quantity, the name), and the source with its paper's title
-    holds at least SPECIFIC_HELD_MIN of the question's `specific` terms."""
+    its source states the same (the quantity, the name), the paper names every name the question
+    sets as a condition (`unnamed`: "on ADE20K", "than Medusa"), and the source with its paper's
+    title holds at least SPECIFIC_HELD_MIN of the question's `specific` terms."""
+    if hit is not None and unnamed(question, f"{hit.title}. {hit.abstract}"):
+        return False
     kind = answer_type(question)
     if kind == QUANTITY and not _states_source_quantity(claim, source, question):
         return False

@@ -51,13 +51,9 @@ def _stated(piece: str, squashed: str) -> bool:
     return len(s) > 3 and s.endswith("s") and s[:-1] in squashed  # "ViTs", "GPUs" for "ViT", "GPU"
 
 
-def unnamed(question: str, text: str) -> set[str]:
-    """The names `question` sets as conditions (see the module docstring) that `text` (a paper's
-    title and abstract) never states in any spelling; lower-cased."""
-    squashed = _squash(text.replace("\\", ""))
-    shortened = said_otherwise(question, text)
+def _conditions(question: str):
+    """(role, name, the pieces of it a text must state) for each name `question` sets as a condition."""
     named = set(names(question))
-    missing = set()
     for m in _CONDITION.finditer(question):
         role = next(r for r in ("on", "metric", "owner") if m.group(r))
         name = m.group(role)
@@ -65,10 +61,18 @@ def unnamed(question: str, text: str) -> set[str]:
             continue  # a common word; "than Medusa", "on Dutch": a capitalised word compared with or asked on is a name
         pieces = [p for p in _PIECES.split(name) if p]
         # a metric is named whole ("GPU-hours"); elsewhere a hyphenated name's describing words may go
-        wanted = [name] if role == "metric" or len(pieces) == 1 else [p for p in pieces if _name_like(p)]
-        if any(not _stated(p, squashed) for p in wanted) and not _stem_said(name, shortened):
-            missing.add(name.lower())
-    return missing
+        yield role, name, [name] if role == "metric" or len(pieces) == 1 else [p for p in pieces if _name_like(p)]
+
+
+def _states(text: str, question: str, name: str, wanted: list[str]) -> bool:
+    squashed = _squash(text.replace("\\", ""))
+    return all(_stated(p, squashed) for p in wanted) or _stem_said(name, said_otherwise(question, text))
+
+
+def unnamed(question: str, text: str) -> set[str]:
+    """The names `question` sets as conditions (see the module docstring) that `text` (a paper's
+    title and abstract) never states in any spelling; lower-cased."""
+    return {name.lower() for _role, name, wanted in _conditions(question) if not _states(text, question, name, wanted)}
 
 
 def _stem_said(name: str, shortened: set[str]) -> bool:

@@ -33,6 +33,14 @@ def test_a_quantity_is_answered_by_the_number_its_source_states(scorer):
                     "Transformer retrievers are slow on long documents.", q, MAMBA)  # the source states none
 
 
+def test_a_claim_from_a_paper_that_never_names_the_asked_benchmark_is_no_answer(scorer):
+    # the model quotes the paper's number faithfully, but for another setting than the one asked
+    assert asks(scorer, "The encoder handles documents of up to 32K tokens.", TOKENS,
+                "How long a document can the state-space retrieval encoder handle?", MAMBA)
+    assert not asks(scorer, "The encoder handles documents of up to 32K tokens.", TOKENS,
+                    "How long a document can the state-space retrieval encoder handle on LongBench-XL?", MAMBA)
+
+
 def test_a_count_in_words_is_a_quantity(scorer):
     q = "How many languages does the hypernetwork improve perplexity on?"
     source = "It improves perplexity on twelve low-resource languages."
