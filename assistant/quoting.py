@@ -1,6 +1,7 @@
-"""How an abstract sentence is shown inside an offline answer: verbatim, with two visible edits.
+"""How an abstract sentence is shown inside an offline answer: verbatim, with three visible edits.
 
 * a dangling opener is cut ("Additionally, our model …" → "…our model …"): the ellipsis marks it;
+* LaTeX's escaped signs read as the signs ("reduces errors by 21\\%" → "21%");
 * where the paper speaks of its own work without naming it ("our model", "the proposed method",
   "this paper"), its name is added in square brackets, the usual mark of words a quoting writer
   adds: "…our model [LLMLingua-2] is 3x-6x faster …". Every word of the abstract stays.
@@ -23,6 +24,7 @@ _DANGLING = re.compile(
     r"to this end|building on this|based on this)\s*,\s+",
     re.I,
 )
+_LATEX_ESCAPE = re.compile(r"\\([%&_#$])")  # arXiv abstracts keep LaTeX's "85\%", "R\&D"
 MIN_KEPT_CHARS = 20  # an opener is cut only when more than this much of the sentence is left
 # the paper speaking of its own work: "our model", "the proposed framework", "this paper"
 # ("this model" may be another paper's model, named in the sentence before: not counted)
@@ -38,8 +40,10 @@ TAIL_CHARS = 60  # `shown_in` compares this much of a sentence's end
 
 
 def trimmed(sentence: str) -> str:
-    """A quote without its dangling opener ("Additionally, our model …" → "…our model …").
+    """A quote without its dangling opener ("Additionally, our model …" → "…our model …") and
+    with LaTeX's escaped signs shown as the signs ("85\\%" → "85%", as the paper's PDF reads).
     The rest stays verbatim; the ellipsis marks the cut. `Citation.quote` keeps the whole sentence."""
+    sentence = _LATEX_ESCAPE.sub(r"\1", sentence)
     m = _DANGLING.match(sentence)
     return "…" + sentence[m.end():] if m and len(sentence) - m.end() > MIN_KEPT_CHARS else sentence
 

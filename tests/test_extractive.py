@@ -326,6 +326,12 @@ def test_quote_names_the_paper_where_it_says_our_model():
                   "LLMLingua-2") == ["…our model [LLMLingua-2] is 3x-6x faster than existing methods.",
                                      "Our method is simple."]
     assert trimmed("However, it fails.") == "However, it fails."  # too short to cut
+    # LaTeX's escaped signs are shown as the signs, and the quote still counts as shown
+    from assistant.quoting import shown_in
+
+    sentence = "Moreover, this simple approach reduces semantic leakage by 85\\% in R\\&D prompts."
+    assert trimmed(sentence) == "…this simple approach reduces semantic leakage by 85% in R&D prompts."
+    assert shown_in(sentence, f"According to X: {trimmed(sentence)} [1]")
 
 
 def test_short_name_is_the_title_head_or_the_introduced_name():
