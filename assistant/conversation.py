@@ -131,8 +131,12 @@ _SAYS_WHICH = re.compile(r"(?:\s+[\w-]+)?\s*(?::|—|–|\s-\s)|(?:\s+[\w-]+)?\s
 _COMPARES = re.compile(r"\b(vs\.?|versus|compared (to|with)|relative to)(?=\s)", re.I)
 _IDIOM = re.compile(r"\bworth\s+$", re.I)  # "is X still worth it?" refers to X
 # "what about the paper that drops residual learning …?": a new paper, identified by what it does
-_DESCRIBED = re.compile(r"\s*(the|a|an|any)\s+(paper|work|study|article|method|approach|model|technique)\s+"
-                        r"(that|which|where|on|about|proposing|using)\b", re.I)
+_DESCRIBED = re.compile(r"[\s,;:]*(the|a|an|any)\s+(paper|work|study|article|method|approach|model|technique)s?\s+"
+                        r"(that|which|where|on|about|\w+ing)\b", re.I)
+# "and KaLM-Embedding-V2, what does it use?": the rest opens on what it asks about, then a comma
+_TOPIC_FIRST = re.compile(r"[\s,;:]*(?:the\s+)?([\w.+-]+)\s*[,:]", re.I)
+# "the biggest instruction-tuned one": one of the things just discussed
+_ONE_DESCRIBED = re.compile(r"\bthe\s+(?:[\w-]+\s+){1,3}(one|ones)\b", re.I)
 _ONE_OF_THOSE = re.compile(r"the\s+(one|ones|other|others)", re.I)
 # elliptical openers and closers: "and on ImageNet?", "what about Llama-3?", "… too?", "… as much?"
 _CONTINUES = re.compile(
@@ -306,6 +310,9 @@ def _asks_anew(rest: str, said: set[str]) -> bool:
     referent it names itself counts as its own: "also, can you remove backdoors without detecting
     them first?")."""
     words = _WORD.findall(rest)
+    topic = _TOPIC_FIRST.match(rest)
+    if topic and _is_name(topic.group(1)) and _stem_word(topic.group(1)) not in said:
+        return True  # "and SharinGAN, what does it map images into?": "it" is the name it opens on
     if not words or _points_back_from(rest):
         return False  # "and on COCO, how much does it gain?"
     if len(words) <= OPENER_REST_WORDS:  # "and what about GPT-4?" is still an ellipsis
@@ -318,7 +325,10 @@ def _asks_anew(rest: str, said: set[str]) -> bool:
 
 def _points_back_from(rest: str) -> bool:
     """A pronoun or possessive in what follows an opener: it refers to the last turn, unless it is
-    plural and the rest names a plural before it ("remove backdoors without detecting them")."""
+    plural and the rest names a plural before it ("remove backdoors without detecting them"); "the
+    biggest instruction-tuned one" refers back too."""
+    if _ONE_DESCRIBED.search(rest):
+        return True
     for m in list(_PRONOUN.finditer(rest)) + list(_POSSESSIVE.finditer(rest)):
         plural = m.group(0).lower() in _PLURAL_REFERENCES
         if not (plural and any(_plural(w) for w in content_words(rest[:m.start()]))):

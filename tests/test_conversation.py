@@ -67,6 +67,16 @@ def test_follow_up_decisions_on_the_sixth_pairs_set():
     assert result["accuracy"] >= 0.95, result["wrong"]
 
 
+def test_follow_up_decisions_on_the_seventh_pairs_set():
+    """The seventh set (followup_pairs_seventh.jsonl: 0.88 unseen; then used for the topic-first,
+    "the biggest … one" and "any paper doing …" opener rules)."""
+    from assistant.evaluation import evaluate_follow_ups
+
+    result = evaluate_follow_ups(FIXTURES / "followup_pairs_seventh.jsonl")
+    assert result["pairs"] == 50 and result["follow_ups"] == 25
+    assert result["accuracy"] >= 0.94, result["wrong"]
+
+
 @pytest.mark.parametrize("question, follow_up", [
     ("has anyone measured how much battery an LLM chatbot drains when it runs locally on a phone?", False),
     ("What's a good way to ensemble several reward models so an RLHF policy can't exploit any single one of them?",
@@ -202,3 +212,9 @@ def test_an_opener_before_a_question_of_its_own_starts_a_new_topic():
     assert is_follow_up("and on CIFAR-100, how much does it gain?", previous)
     assert is_follow_up("and what about ImageNet?", previous)
     assert is_follow_up("also, how were they evaluated?", previous)
+    # a name the rest opens on is what its pronoun means; "any paper doing X" is a paper of its own
+    assert not is_follow_up("and FlashAttention-3, which GPUs does it target?", previous)
+    assert not is_follow_up("also, any paper detecting deepfakes from audio spectrograms?", previous)
+    # "the biggest distilled one" is one of those just discussed
+    assert is_follow_up("and what did the biggest distilled one score?", previous)
+    assert is_follow_up("and on ImageNet-1k, how much does it gain?", previous)
