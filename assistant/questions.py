@@ -49,7 +49,7 @@ _ASKS_NAME = re.compile(
 # (not "what is the paper's loss?": that asks for a name in it)
 _PAPER_NOUN = re.compile(r"\s+(?:(?:is|are)\s+the\s+)?(?:papers?|works?|stud(?:y|ies)|articles?|publications?|"
                          r"preprints?|manuscripts?)\b(?!['’]s)", re.I)
-_MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+\w+){0,3}?\s+(papers|works|studies|articles|publications)\b",
+_MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+[\w-]+){0,3}?\s+(papers|works|studies|articles|publications)\b",
                     re.I)
 _QUESTION_START = re.compile(
     rf"^\s*(?:{_WH}|is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|list|name|"

@@ -82,6 +82,7 @@ def test_the_papers_own_name_answers_which_paper_under_weak_evidence():
 def test_listing_detection():
     assert asks_for_several("Which papers show that transformers can still carry positional information?")
     assert asks_for_several("Which works use vector quantization?")
+    assert asks_for_several("Which text-to-speech papers use self-supervised speech features?")  # hyphens are one word
     assert not asks_for_several("Which two extended models were released?")
     assert not asks_for_several("Which paper uses quantum circuits?")
 
