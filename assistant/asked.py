@@ -183,6 +183,28 @@ def what_is_asked(question: str) -> str:
     return {QUANTITY: "a quantity", NAME: "a name"}.get(answer_type(question), "what the question names")
 
 
+# "which languages / dialects …" is answered by naming one: a paper that says "across languages" or
+# "dialect speech data" and names none gives no answer, whatever other names it holds
+_ASKS_LANGUAGE = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}?(?:languages?|dialects?)\b(?![\s-]+models?\b)", re.I)
+_LANGUAGES = frozenset("""english chinese mandarin cantonese hokkien spanish french german italian dutch flemish
+    portuguese russian arabic hindi bengali urdu japanese korean vietnamese thai indonesian malay turkish persian
+    farsi hebrew greek polish czech ukrainian swedish norwegian danish finnish hungarian romanian bulgarian serbian
+    croatian slovak slovenian estonian latvian lithuanian swahili yoruba igbo hausa amharic zulu xhosa tamil telugu
+    kannada malayalam marathi gujarati punjabi nepali sinhala burmese khmer lao tagalog filipino catalan basque
+    galician welsh irish icelandic afrikaans kazakh uzbek mongolian tibetan uyghur pashto kurdish armenian georgian
+    azerbaijani albanian macedonian bosnian maltese luxembourgish esperanto latin sanskrit shanghainese sichuanese
+    quechua python java javascript typescript rust kotlin scala haskell ruby php golang sql""".split())
+
+
+def names_a_language(question: str, text: str) -> bool:
+    """`text` names a language (natural or programming) the question does not, or the question asks
+    for none ("which languages / dialects …")."""
+    if not _ASKS_LANGUAGE.search(question):
+        return True
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+    return any(w.lower() in _LANGUAGES and w.lower() not in asked for w in re.findall(r"[A-Za-z]+", text))
+
+
 def quantity_given(question: str, quoted: list[str]) -> bool:
     """A quantity is asked and one of `quoted` states one of the asked measure, or none is asked."""
     return any(states_asked(q, question, (QUANTITY,)) for q in quoted)
@@ -199,7 +221,7 @@ def not_given(question: str, hit: Hit, quoted: list[str]) -> str | None:
         return "no quantity of the asked measure"
     if unstated_quantities(question, paper):
         return "a quantity the question gives is not in the paper"
-    if asked_kind(question) and not names_other_things(hit, question):
+    if asked_kind(question) and not names_other_things(hit, question) or not names_a_language(question, paper):
         return "the paper names nothing of the asked kind"
     missing = unnamed(question, paper)
     if missing:

@@ -36,6 +36,7 @@ _OWN_NAME_NOUNS = {
 _OTHER_NAME_NOUNS = {
     "benchmark", "dataset", "metric", "loss", "objective", "task", "language", "corpus", "corpora", "baseline",
     "encoder", "decoder", "tokenizer", "optimizer", "measure", "component", "backbone", "competition", "challenge",
+    "dialect",
 }
 _NAME_NOUNS = "|".join(sorted(_OWN_NAME_NOUNS | _OTHER_NAME_NOUNS))
 _ASKS_NAME = re.compile(

@@ -142,3 +142,16 @@ def test_a_which_corpus_question_needs_a_paper_that_names_one():
                 "We introduce DecoData, a variable sequence length technique. We train on the Pile and evaluate "
                 "on MMLU.")
     assert names_other_things(named, question) == {"pile", "mmlu"}
+
+
+def test_a_which_languages_question_needs_a_paper_that_names_one():
+    from assistant.asked import names_a_language
+
+    q = "Which languages were used for continual pretraining in the replay study?"
+    assert not names_a_language(q, "We pretrain Llama models across languages with 100 billion tokens in each.")
+    assert names_a_language(q, "We pretrain on English and German with 100 billion tokens in each.")
+    assert not names_a_language("Which dialects did GOAT-TTS synthesize?", "We validate synthesized dialect speech data.")
+    assert names_a_language("Which dialects did it synthesize?", "It synthesizes Cantonese and Sichuanese speech.")
+    # a language model is no language; a question asking none is not held to one
+    assert names_a_language("Which language model did they fine-tune?", "We fine-tune Llama-2.")
+    assert names_a_language("How many tokens were used?", "We use 100 billion tokens.")

@@ -148,6 +148,11 @@ def test_a_benchmark_or_rival_the_paper_never_names_is_refused(sample_assistant)
     assert not answer.refused and "2.7x" in answer.text
 
 
+def test_which_language_is_answered_when_the_paper_names_it(sample_assistant):
+    answer = sample_assistant.ask("Which language were Llama-2 and Llama-3 adapted to in the ChocoLlama project?")
+    assert not answer.refused and "Dutch" in answer.text, answer.text
+
+
 def test_listing_of_papers_that_drop_something_prefers_those_that_say_so(sample_assistant):
     answer = sample_assistant.ask("Which papers build multimodal LLMs that drop the pretrained visual encoder "
                                   "entirely, letting the LLM or a small alignment block handle the raw visual input?")
