@@ -21,6 +21,13 @@ def test_a_method_compared_with_must_be_in_the_paper_even_when_it_is_a_plain_cap
     assert unnamed("How does TokenAdapt's initialization compare with the ZeTT hypernetwork?", zett) == {"tokenadapt"}
 
 
+def test_a_setting_given_as_an_example_must_be_in_the_paper():
+    deft = "DEFT reduces activation density by up to 50.72% on RoBERTa-Large and 53.19% on Flan-T5-XXL."
+    assert unnamed("How much does DEFT cut density when fine-tuning a decoder-only model such as Llama-2-7B?",
+                   deft) == {"llama-2-7b"}
+    assert unnamed("How much does DEFT cut density on encoder models such as RoBERTa-Large?", deft) == set()
+
+
 def test_names_count_in_any_spelling():
     text = "We fine-tune Llama 2 with a Bi-LSTM head and reach 90.0% on K400 and 89.9% on K600."
     assert unnamed("What accuracy on Kinetics-400 does it reach, compared with Llama2?", text) == set()
