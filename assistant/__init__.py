@@ -19,7 +19,7 @@ _LAZY = {
     "Answer": ("assistant.answers", "Answer"),
     "Citation": ("assistant.answers", "Citation"),
     "Hit": ("assistant.retrieval", "Hit"),
-    "Turn": ("assistant.conversation", "Turn"),
+    "Turn": ("assistant.turns", "Turn"),
     "SearchFilters": ("ingest.filters", "SearchFilters"),
     "AskpapersInputError": ("ingest.filters", "AskpapersInputError"),  # every bad-argument error
     "FilterError": ("ingest.filters", "FilterError"),

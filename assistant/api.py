@@ -12,7 +12,8 @@ from typing import Callable
 from ingest.filters import AskpapersInputError, SearchFilters
 
 from .answers import Answer, Answerer
-from .conversation import Turn, condense_offline, is_follow_up, points_back, to_turns
+from .conversation import condense_offline, is_follow_up, points_back
+from .turns import Turn, to_turns
 from .retrieval import Hit, HybridRetriever
 from .settings import Settings, get_settings
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ingest.records import normalise_title
 
-from .conversation import Turn
+from .turns import Turn
 
 
 @dataclass

@@ -31,7 +31,7 @@ from .asked import (
     what_is_asked,
 )
 from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations, with_markers, without_markers
-from .conversation import to_turns
+from .turns import to_turns
 from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer, term_sets
 from .extractive import OUTCOME, ExtractiveAnswerer, paper_support
 from .llm import ChatClient, LLMError

@@ -24,8 +24,8 @@ from .questions import names
 _PIECES = re.compile(r"[-/]")
 _NAME = r"[A-Za-z0-9][\w\-.+/@]*[\w+]"
 # where a name sets a condition of the answer: what a result is asked on or compared with ("on
-# ADE20K", "than Phi-1.5", "compared with ZeTT", "a decoder-only model such as Llama-2-7B"), the metric asked ("what mIoU", "how many BLEU
-# points"), whose thing it is ("TokenAdapt's initialization")
+# ADE20K", "than Phi-1.5", "compared with ZeTT", "a decoder-only model such as Llama-2-7B"), the
+# metric asked ("what mIoU", "how many BLEU points"), whose thing it is ("TokenAdapt's initialization")
 _CONDITION = re.compile(
     rf"\b(?:on|than|versus|vs\.?|against|over|such\s+as|(?:compared?|relative)\s+(?:with|to))\s+(?:the\s+)?(?P<on>{_NAME})|"
     rf"\b(?:what|which|how\s+many|how\s+much)\s+(?P<metric>{_NAME})|"

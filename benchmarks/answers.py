@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.answers import EXTRACTIVE_MODE, Answer, Citation  # noqa: E402
-from assistant.conversation import Turn  # noqa: E402
+from assistant.turns import Turn  # noqa: E402
 from assistant.evaluation import Question, evaluate_answers, load_questions  # noqa: E402
 from assistant.settings import get_settings  # noqa: E402
 

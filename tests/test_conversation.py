@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from assistant.conversation import Turn, condense_offline, is_follow_up, points_back, to_turns
+from assistant.conversation import condense_offline, is_follow_up, points_back
+from assistant.turns import Turn, to_turns
 
 from conftest import FIXTURES
 
@@ -196,7 +197,8 @@ def test_condensed_follow_up_carries_the_cited_titles_not_after_a_refusal():
 
 
 def test_an_opener_before_a_question_of_its_own_starts_a_new_topic():
-    from assistant.conversation import Turn, is_follow_up
+    from assistant.conversation import is_follow_up
+    from assistant.turns import Turn
 
     previous = Turn(question="Is there a continual learning method that replays generated data?",
                     answer='According to "Generative Replay": we replay samples from a generator [1]',

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import FIXTURES, make_settings, write_jsonl
 from assistant.answers import REFUSAL
-from assistant.conversation import Turn
+from assistant.turns import Turn
 from assistant.evaluation import evaluate_answers, fact_present, load_questions
 from assistant.sentences import split_sentences
 

@@ -132,7 +132,7 @@ def test_follow_up_is_condensed_by_the_llm(sample_index_dir, fake):
 def test_a_rewrite_that_still_points_back_gives_way_to_the_offline_one(sample_index_dir, fake):
     """A small model often writes the follow-up back unchanged ("… did they add?"): that is no
     standalone question, so the offline condensation (with the conversation's words) is searched."""
-    from assistant.conversation import Turn
+    from assistant.turns import Turn
 
     fake.condensed = "What two techniques did they add to help train such huge industrial networks?"
     fake.reply = REFUSAL

@@ -97,7 +97,7 @@ def cmd_table(args) -> int:
 
 def cmd_chat(args) -> int:
     from ..api import Assistant
-    from ..conversation import Turn
+    from ..turns import Turn
 
     assistant = Assistant(settings=settings_from(args))
     filters = filters_from(args)

@@ -142,7 +142,7 @@ def respond(assistant, chat: list, sections: list[str], turns: list[dict], k=Non
     answer cited) and passes them as history, so follow-ups know what was cited; the chat HTML
     is only what the user sees. `panel` is None while the answer streams (unchanged).
     """
-    from ..conversation import Turn, message_text
+    from ..turns import Turn, message_text
 
     chat, sections, turns = list(chat or []), list(sections or []), list(turns or [])
     if not chat or _role(chat[-1]) != "user":
@@ -226,7 +226,7 @@ def build_app(assistant):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    from ..conversation import Turn
+    from ..turns import Turn
 
     catalog = Catalog(assistant)
     settings = assistant.settings
