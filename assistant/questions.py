@@ -50,6 +50,9 @@ _ASKS_NAME = re.compile(
 # (not "what is the paper's loss?": that asks for a name in it)
 _PAPER_NOUN = re.compile(r"\s+(?:(?:is|are)\s+the\s+)?(?:papers?|works?|stud(?:y|ies)|articles?|publications?|"
                          r"preprints?|manuscripts?)\b(?!['’]s)", re.I)
+# "is there work on X? list all of them", "all the papers on X", "every paper that …"
+_ALL_OF_THEM = re.compile(r"\b(list|name|give|show)\s+(me\s+)?(them\s+)?all\b|"
+                          r"\ball\s+(the\s+)?(papers|works|studies|articles)\b|\bevery\s+(paper|work|study|article)\b", re.I)
 _MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+[\w-]+){0,3}?\s+(papers|works|studies|articles|publications)\b",
                     re.I)
 _QUESTION_START = re.compile(
@@ -167,8 +170,8 @@ def wants_quantity(question: str) -> bool:
 
 
 def asks_for_several(question: str) -> bool:
-    """"Which papers …?": answered by a list of papers, one line each."""
-    return bool(_MULTI.search(question))
+    """"Which papers …?", "… list all of them": answered by a list of papers, one line each."""
+    return bool(_MULTI.search(question) or _ALL_OF_THEM.search(question))
 
 
 _YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had)\b", re.I)

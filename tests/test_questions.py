@@ -83,6 +83,9 @@ def test_listing_detection():
     assert asks_for_several("Which papers show that transformers can still carry positional information?")
     assert asks_for_several("Which works use vector quantization?")
     assert asks_for_several("Which text-to-speech papers use self-supervised speech features?")  # hyphens are one word
+    assert asks_for_several("is there work on cheap draft-then-verify decoding? list all of them")
+    assert asks_for_several("give me all the papers on speculative decoding")
+    assert not asks_for_several("how did they beat all of them?")
     assert not asks_for_several("Which two extended models were released?")
     assert not asks_for_several("Which paper uses quantum circuits?")
 
