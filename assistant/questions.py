@@ -41,7 +41,7 @@ _OTHER_NAME_NOUNS = {
 _NAME_NOUNS = "|".join(sorted(_OWN_NAME_NOUNS | _OTHER_NAME_NOUNS))
 _ASKS_NAME = re.compile(
     rf"\b(which|what)\s+(is\s+the\s+|are\s+the\s+)?([\w-]+\s+){{0,3}}?(?P<head>{_NAME_NOUNS})(s|es)?\b|"
-    r"\bwhat is (it|this|the \w+) called\b|\bname of\b|\bwho\b",
+    r"\bwhat(?: is|'s|’s) (it|this|the \w+) called\b|\bname of\b|\bwho\b",
     re.I,
 )
 # "which paper/work …?" asks to identify a paper, whatever noun follows ("which paper measures …",

@@ -130,5 +130,7 @@ def test_own_name_questions():
 
     assert asks_own_name("Which method guides the model where to attend?")
     assert asks_own_name("What is the name of the family of white-box networks?")
+    assert asks_own_name("A recommender that aggregates item tokens into one embedding. What's it called?")
+    assert asks_own_name("What is it called?")
     assert not asks_own_name("Which dense model was it initialized from?")  # may be another paper's model
     assert not asks_own_name("Which benchmarks did it use?")
