@@ -179,18 +179,21 @@ class ExtractiveAnswerer:
         """`context` is the standalone form of a follow-up; it decides answerability. The first
         `focus` hits are the papers a follow-up is about: the answer comes from them."""
         evidence = self.scorer.score(question, hits)
-        if answer_type(question) == NAME:
-            for e in evidence:
-                if introduces_name(e.text):
-                    e.support += NAMING_BONUS
-            evidence.sort(key=lambda e: -e.support)
+        plain: dict[int, list[Evidence]] = {}  # each paper's sentences as scored: what chooses the paper
+        for e in evidence:
+            plain.setdefault(e.hit, []).append(e)
+        paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in plain.items()}
+        if answer_type(question) == NAME:  # "which method …": a paper that names its work, and that sentence first
+            evidence = sorted((replace(e, support=e.support + NAMING_BONUS) if introduces_name(e.text) else e
+                               for e in evidence), key=lambda e: -e.support)
+            naming = {e.hit for e in evidence if introduces_name(e.text)}
+            paper_score = {h: score + (NAMING_BONUS if h in naming else 0.0) for h, score in paper_score.items()}
         decision = self.decide(question, hits, evidence, context)
         if decision.refused:
             return self.refusal(question, hits, evidence)
         by_paper: dict[int, list[Evidence]] = {}
         for e in evidence:
             by_paper.setdefault(e.hit, []).append(e)
-        paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
         if is_claim(question):
             q_terms = self.scorer.terms(question)
             texts = term_sets([f"{hits[h].title} {hits[h].abstract}" for h in paper_score])
