@@ -153,6 +153,16 @@ def test_which_language_is_answered_when_the_paper_names_it(sample_assistant):
     assert not answer.refused and "Dutch" in answer.text, answer.text
 
 
+def test_a_long_descriptive_question_with_a_clear_answer_is_not_refused(sample_assistant):
+    from assistant.extractive import ANSWERABLE_THRESHOLD, LONG_QUESTION_THRESHOLD, threshold_for
+
+    long = ("If you delete or swap adjacent layers of an LLM without any fine-tuning, how much of its original "
+            "prediction accuracy is retained, and what stages of inference do the authors hypothesize from this?")
+    assert threshold_for(long) == LONG_QUESTION_THRESHOLD < ANSWERABLE_THRESHOLD == threshold_for("How fast is it?")
+    answer = sample_assistant.ask(long)
+    assert not answer.refused and "72-95" in answer.text, answer.text
+
+
 def test_listing_of_papers_that_drop_something_prefers_those_that_say_so(sample_assistant):
     answer = sample_assistant.ask("Which papers build multimodal LLMs that drop the pretrained visual encoder "
                                   "entirely, letting the LLM or a small alignment block handle the raw visual input?")
