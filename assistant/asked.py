@@ -221,8 +221,10 @@ def not_given(question: str, hit: Hit, quoted: list[str]) -> str | None:
         return "no quantity of the asked measure"
     if unstated_quantities(question, paper):
         return "a quantity the question gives is not in the paper"
-    if asked_kind(question) and not names_other_things(hit, question) or not names_a_language(question, paper):
+    if asked_kind(question) and not names_other_things(hit, question):
         return "the paper names nothing of the asked kind"
+    if not names_a_language(question, paper):
+        return "the paper names no language"
     missing = unnamed(question, paper)
     if missing:
         return f"the paper never names {', '.join(sorted(missing))}"

@@ -88,6 +88,14 @@ RESTATED_SHARE = 0.2  # a sentence with at most this share of terms the answer l
 MEASURE_RATIO = 0.8  # a paper stating the measure asked answers before a better one within this ratio
 
 
+def group_by_paper(evidence: list[Evidence]) -> dict[int, list[Evidence]]:
+    """Each paper's sentences (by hit index), in the order of `evidence`."""
+    by_paper: dict[int, list[Evidence]] = {}
+    for e in evidence:
+        by_paper.setdefault(e.hit, []).append(e)
+    return by_paper
+
+
 def paper_support(evidence: list[Evidence]) -> float:
     """How well one paper answers: its best sentence, and to a lesser degree its second best
     (a paper about the asked thing says it more than once; a near miss says it in passing)."""
@@ -189,21 +197,18 @@ class ExtractiveAnswerer:
         """`context` is the standalone form of a follow-up; it decides answerability. The first
         `focus` hits are the papers a follow-up is about: the answer comes from them."""
         evidence = self.scorer.score(question, hits)
-        plain: dict[int, list[Evidence]] = {}  # each paper's sentences as scored: what chooses the paper
-        for e in evidence:
-            plain.setdefault(e.hit, []).append(e)
-        paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in plain.items()}
+        by_paper = group_by_paper(evidence)  # each paper's sentences as scored: what chooses the paper
+        paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
         if answer_type(question) == NAME:  # "which method …": a paper that names its work, and that sentence first
-            evidence = sorted((replace(e, support=e.support + NAMING_BONUS) if introduces_name(e.text) else e
-                               for e in evidence), key=lambda e: -e.support)
-            naming = {e.hit for e in evidence if introduces_name(e.text)}
-            paper_score = {h: score + (NAMING_BONUS if h in naming else 0.0) for h, score in paper_score.items()}
+            names_work = [introduces_name(e.text) for e in evidence]
+            named = {e.hit for e, says in zip(evidence, names_work) if says}
+            evidence = sorted((replace(e, support=e.support + NAMING_BONUS) if says else e
+                               for e, says in zip(evidence, names_work)), key=lambda e: -e.support)
+            by_paper = group_by_paper(evidence)
+            paper_score = {h: score + (NAMING_BONUS if h in named else 0.0) for h, score in paper_score.items()}
         decision = self.decide(question, hits, evidence, context)
         if decision.refused:
             return self.refusal(question, hits, evidence)
-        by_paper: dict[int, list[Evidence]] = {}
-        for e in evidence:
-            by_paper.setdefault(e.hit, []).append(e)
         if is_claim(question):
             q_terms = self.scorer.terms(question)
             texts = term_sets([f"{hits[h].title} {hits[h].abstract}" for h in paper_score])

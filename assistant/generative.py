@@ -33,7 +33,7 @@ from .asked import (
 from .citations import CLAIM_SUPPORT_MIN, STRICT_SUPPORT, Checked, check_citations, with_markers, without_markers
 from .turns import to_turns
 from .evidence import SEMANTIC_WEIGHT, Evidence, EvidenceScorer, term_sets
-from .extractive import OUTCOME, ExtractiveAnswerer, paper_support
+from .extractive import OUTCOME, ExtractiveAnswerer, group_by_paper, paper_support
 from .llm import ChatClient, LLMError
 from .questions import answer_type, asks_for_several, facets, finding_strength, is_topic_query
 from .quoting import shown_in
@@ -122,9 +122,7 @@ def pick_evidence(hits: list[Hit], evidence: list[Evidence], budget: int,
     held-out questions 77 of 87 answer facts reached a 400-token prompt, 85 of 87 a 350-token one
     this way; benchmarks/README.md, "LLM prompt".)
     """
-    by_paper: dict[int, list[Evidence]] = {}
-    for e in evidence:  # best first
-        by_paper.setdefault(e.hit, []).append(e)
+    by_paper = group_by_paper(evidence)  # best first
     if not by_paper:
         return {}
     lead = max(by_paper, key=lambda h: paper_support(by_paper[h]))

@@ -64,15 +64,16 @@ def _conditions(question: str):
         yield role, name, [name] if role == "metric" or len(pieces) == 1 else [p for p in pieces if _name_like(p)]
 
 
-def _states(text: str, question: str, name: str, wanted: list[str]) -> bool:
-    squashed = _squash(text.replace("\\", ""))
-    return all(_stated(p, squashed) for p in wanted) or _stem_said(name, said_otherwise(question, text))
-
-
 def unnamed(question: str, text: str) -> set[str]:
     """The names `question` sets as conditions (see the module docstring) that `text` (a paper's
     title and abstract) never states in any spelling; lower-cased."""
-    return {name.lower() for _role, name, wanted in _conditions(question) if not _states(text, question, name, wanted)}
+    conditions = list(_conditions(question))
+    if not conditions:
+        return set()
+    squashed = _squash(text.replace("\\", ""))
+    shortened = said_otherwise(question, text)
+    return {name.lower() for _role, name, wanted in conditions
+            if not all(_stated(p, squashed) for p in wanted) and not _stem_said(name, shortened)}
 
 
 def _stem_said(name: str, shortened: set[str]) -> bool:
