@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 
-from .answerability import said_otherwise, share
-from .evidence import stated_numbers, term_sets
+from .answerability import said_otherwise, share, specific_terms
+from .evidence import EvidenceScorer, stated_numbers, term_sets
 from .questions import (
     NAME,
     QUANTITY,
@@ -27,9 +27,11 @@ from .questions import (
     is_yes_no,
     names,
     new_names,
+    numbers,
+    wants_quantity,
     own_name,
 )
-from .measures import states_quantity, unstated_quantities
+from .measures import number_near, states_quantity, unstated_quantities
 from .retrieval import Hit
 from .sentences import split_sentences
 from .unnamed import unnamed
@@ -208,6 +210,21 @@ def names_a_language(question: str, text: str) -> bool:
 def quantity_given(question: str, quoted: list[str]) -> bool:
     """A quantity is asked and one of `quoted` states one of the asked measure, or none is asked."""
     return any(states_asked(q, question, (QUANTITY,)) for q in quoted)
+
+
+def states_detail(scorer: EvidenceScorer, question: str, hit: Hit) -> bool:
+    """For a question that calls `hit` by its name: whether the abstract says something in the
+    question's own words beyond what names the paper. The name settles which paper is asked
+    about, so this is what is left to tell an answer from a near miss ("under what license were
+    the Yi models released?"): a sentence holding a term of the question that is not in the
+    paper's title, nor a name or number the question gives; when a quantity is asked, a number
+    beside the measure asked or such a term (`measures.number_near`)."""
+    given = term_sets([" ".join([hit.title] + names(question) + sorted(numbers(question)))])[0]
+    detail = set(scorer.terms(question)) - given
+    sentences = split_sentences(hit.abstract)
+    if wants_quantity(question) or answer_type(question) == QUANTITY:
+        return any(number_near(s, question, detail) for s in sentences)
+    return bool(detail) and any(detail & t for t in term_sets(sentences))
 
 
 def not_given(question: str, hit: Hit, quoted: list[str]) -> str | None:

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from .answerability import features, share
 from .answers import REFUSAL, Answer, Citation
-from .asked import not_given, quantity_given, states_asked
+from .asked import not_given, quantity_given, states_asked, states_detail
 from .evidence import FULLY_READ_PAPERS, Evidence, EvidenceScorer, term_sets
 from .listing import list_line, listed
 from .measures import counts_asked
@@ -28,6 +28,7 @@ from .questions import (
     facets,
     finding_strength,
     has_number,
+    names_title,
     introduces_name,
     is_claim,
     is_topic_query,
@@ -179,6 +180,11 @@ class ExtractiveAnswerer:
         score = self.answerability(judged, hits)
         threshold = threshold_for(judged)
         if score < threshold:
+            if (names_title(judged, hits[0].title) and not asks_which_paper(judged) and not asks_for_several(judged)
+                    and states_detail(self.scorer, judged, hits[0])):
+                # the question calls the first paper by its name: the subject is in the index, and
+                # whether its abstract gives the detail asked is for the near-miss checks to say
+                return Decision(False, score, "the question names the first paper")
             if counts_asked(f"{hits[0].title}. {hits[0].abstract}", judged):
                 # retrieval's first paper states a number of the very thing asked ("3.1 trillion tokens"
                 # for "how many tokens …"): it answers, however far the question's wording is from it

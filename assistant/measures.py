@@ -131,6 +131,27 @@ def _measures(text: str, part: str, question: str) -> bool:
     return False
 
 
+def number_near(text: str, question: str, terms: set[str]) -> bool:
+    """`text` states a number the question does not give with, within MEASURE_WINDOW words of it,
+    the measure the question names ("score" for "what MMLU score …?") or, when it names none, one of
+    `terms` (as `evidence.term_sets` makes them): "3x-6x faster than existing prompt compression
+    methods" for how much faster LLMLingua-2 is, not "less than 1/4 of their compute" for how large
+    ELECTRA's generator is, nor "based on 6B and 34B models" for Yi's MMLU score."""
+    from .evidence import term_sets
+
+    named = {w for part in facets(question) for w in _measured(part)[0]}
+    spans = [(w.start(), w.group(0)) for w in re.finditer(r"[a-z][a-z0-9-]*", text.lower())]
+    words = term_sets([w for _, w in spans])
+    for m, _unit in _new_numbers(text, question):
+        at = sum(1 for start, _ in spans if start < m.start())
+        window = range(max(0, at - MEASURE_WINDOW), min(len(spans), at + MEASURE_WINDOW))
+        if named and named & {stem(spans[i][1]) for i in window}:
+            return True
+        if not named and terms & set().union(*(words[i] for i in window)):
+            return True
+    return False
+
+
 _SCALE_WORDS = {"k": "thousand", "m": "million", "b": "billion", "t": "trillion"}
 
 

@@ -328,6 +328,12 @@ def short_name(title: str, sentences: list[str]) -> str | None:
     return None
 
 
+def names_title(question: str, title: str) -> bool:
+    """The question calls a paper by a name its title carries ("What score did NV-Embed reach …?"
+    and "NV-Embed: Improved Techniques …"): that paper is what it asks about."""
+    return bool(set(names(question)) & set(names(title)))
+
+
 def stem(word: str) -> str:
     """A word's stem, as the side index stems terms."""
     from ingest.store.side.terms import stemmer

@@ -155,3 +155,21 @@ def test_a_which_languages_question_needs_a_paper_that_names_one():
     # a language model is no language; a question asking none is not held to one
     assert names_a_language("Which language model did they fine-tune?", "We fine-tune Llama-2.")
     assert names_a_language("How many tokens were used?", "We use 100 billion tokens.")
+
+
+YI = hit(4, "Yi: Open Foundation Models by 01.AI",
+         "We introduce the Yi model family. The Yi model family is based on 6B and 34B pretrained language models. "
+         "Our base models achieve strong performance on benchmarks like MMLU. For pretraining, we construct 3.1 "
+         "trillion tokens of English and Chinese corpora.")
+
+
+def test_a_paper_called_by_name_must_still_say_the_detail_asked(scorer):
+    """`states_detail`: the name settles the paper; what is left is whether its abstract says the
+    asked thing in the question's own words, beyond the title, names and numbers it gives."""
+    from assistant.asked import states_detail
+
+    assert states_detail(scorer, "How many tokens of pretraining data went into the Yi models?", YI)
+    assert not states_detail(scorer, "Under what license were 01.AI's Yi models released?", YI)
+    assert not states_detail(scorer, "What MMLU score does the 34B Yi base model reach?", YI)  # MMLU, no score
+    assert states_detail(scorer, "Which benchmark does NV-Embed rank first on?", NV_EMBED)
+    assert not states_detail(scorer, "Which GPU cluster was NV-Embed trained on?", NV_EMBED)

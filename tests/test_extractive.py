@@ -113,6 +113,17 @@ def test_a_paper_stating_the_very_measure_asked_is_not_refused(sample_assistant)
     _check_grounded(answer)
 
 
+def test_a_question_calling_the_first_paper_by_name_is_answered_when_its_abstract_says_the_detail(sample_assistant):
+    """Worded far from the abstract (answerability under the threshold), but the question calls the
+    first paper by the name its title carries, and the abstract states a number beside the
+    question's own words; the same paper asked for a detail it never mentions is still refused."""
+    answer = sample_assistant.ask("By how much is LLMLingua-2 faster than the prompt compressors that came before it?")
+    assert not answer.refused, answer.text
+    assert answer.citations[0].title.startswith("LLMLingua-2") and "3x-6x" in answer.text
+    _check_grounded(answer)
+    assert sample_assistant.ask("Under what license were 01.AI's Yi models released?").refused
+
+
 def test_the_paper_stating_the_measure_asked_answers_before_a_closer_one(sample_assistant):
     """"How many models were trained …?": the paper that says "30 models" answers, not the one on
     the same comparison that reads a little closer and states no such number."""

@@ -90,3 +90,18 @@ def test_a_range_takes_the_unit_after_its_end():
     # "27-90 times fewer parameters" is a factor of parameters, no rank
     assert not states_quantity("It uses 27-90 times fewer learnable parameters than LoRA.", "What rank r did it use?")
     assert states_quantity("It runs 3-6 times faster.", "What speedup does it give?")
+
+
+def test_a_number_beside_the_measure_asked_or_the_questions_own_words():
+    """`number_near`: the number must stand beside the measure the question names ("score"), or,
+    when it names none ("how much faster", "how large"), beside one of the given terms."""
+    from assistant.measures import number_near
+
+    score = "What MMLU score does the 34B base model of Yi reach?"
+    assert number_near("NV-Embed reaches a record-high score of 69.32 on MTEB.", score, set())
+    assert not number_near("The Yi family is based on 6B and 34B models with 200K long context.", score, {"famili"})
+    faster = "How much faster is LLMLingua-2 than earlier prompt compression methods?"
+    assert number_near("Our model is 3x-6x faster than existing prompt compression methods.", faster, {"prompt"})
+    size = "How large is ELECTRA's generator compared with its discriminator?"
+    assert not number_near("It performs comparably to RoBERTa and XLNet while using less than 1/4 of their compute.",
+                           size, {"generat", "discrimin", "larg"})

@@ -134,3 +134,12 @@ def test_own_name_questions():
     assert asks_own_name("What is it called?")
     assert not asks_own_name("Which dense model was it initialized from?")  # may be another paper's model
     assert not asks_own_name("Which benchmarks did it use?")
+
+
+def test_a_question_calls_a_paper_by_the_name_its_title_carries():
+    from assistant.questions import names_title
+
+    title = "NV-Embed: Improved Techniques for Training LLMs as Generalist Embedding Models"
+    assert names_title("What score did NV-Embed reach on the MTEB leaderboard?", title)
+    assert not names_title("What score did the best embedding model reach on MTEB?", title)
+    assert not names_title("Which LLMs make good embedding models?", title)  # a generic name, not the paper's
