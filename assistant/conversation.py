@@ -51,8 +51,13 @@ _IDIOM = re.compile(r"\bworth\s+$", re.I)  # "is X still worth it?" refers to X
 # "what about the paper that drops residual learning …?": a new paper, identified by what it does
 _DESCRIBED = re.compile(r"[\s,;:]*(the|a|an|any)\s+(paper|work|study|article|method|approach|model|technique)s?\s+"
                         r"(that|which|where|on|about|\w+ing)\b", re.I)
-# "and KaLM-Embedding-V2, what does it use?": the rest opens on what it asks about, then a comma
-_TOPIC_FIRST = re.compile(r"[\s,;:]*(?:the\s+)?([\w.+-]+)\s*[,:]", re.I)
+# "and KaLM-Embedding-V2, what does it use?", "what about TAPE — how does it …?", "also, for scene-aware
+# speech enhancement (SAV-SE), what …?": the rest opens on what it asks about (a short phrase, after
+# "for/about/regarding" or none), then a comma, colon or dash, then its question
+_TOPIC_FIRST = re.compile(r"[\s,;:]*(?P<lead>(?:for|about|regarding|as\s+for)\s+)?(?:the\s+)?"
+                          r"(?P<phrase>[\w.+()/-]+(?:\s+[\w.+()/-]+){0,6}?)\s*(?:[,:—–]|\s-\s)", re.I)
+_SETTING_WORDS = frozenset("on in at with under over across to from by into than vs versus".split())
+TOPIC_LEAD_WORDS = 2  # a topic after "for/about" names at least this many new subject words ("for ImageNet" is a setting)
 # "the biggest instruction-tuned one": one of the things just discussed
 _ONE_DESCRIBED = re.compile(r"\bthe\s+(?:[\w-]+\s+){1,3}(one|ones)\b", re.I)
 _ONE_OF_THOSE = re.compile(r"the\s+(one|ones|other|others)", re.I)
@@ -228,8 +233,7 @@ def _asks_anew(rest: str, said: set[str]) -> bool:
     referent it names itself counts as its own: "also, can you remove backdoors without detecting
     them first?")."""
     words = _WORD.findall(rest)
-    topic = _TOPIC_FIRST.match(rest)
-    if topic and _is_name(topic.group(1)) and _stem_word(topic.group(1)) not in said:
+    if _opens_on_topic(rest, said):
         return True  # "and SharinGAN, what does it map images into?": "it" is the name it opens on
     if not words or _points_back_from(rest):
         return False  # "and on COCO, how much does it gain?"
@@ -241,6 +245,25 @@ def _asks_anew(rest: str, said: set[str]) -> bool:
     return len([w for w in subject_words(rest) if _stem_word(w) not in said]) >= 2
 
 
+def _opens_on_topic(rest: str, said: set[str]) -> bool:
+    """What follows an opener starts with a new topic, then asks about it: "TAPE — how does it …?",
+    "the REASON architecture for 6G, how many …?" (a name not said in the last turn, capitalised words
+    count after the opener), "for scene-aware audio-visual speech enhancement (SAV-SE), what …?"
+    (after "for/about", at least TOPIC_LEAD_WORDS new subject words with a name: "for ImageNet" is a
+    setting of the last question)."""
+    topic = _TOPIC_FIRST.match(rest)
+    if not topic or not _ASKS.search(rest[topic.end():]):
+        return False
+    words = [w.strip("()") for w in _WORD.findall(topic.group("phrase"))]
+    if words[0].lower() in _SETTING_WORDS:  # "and on COCO and Flickr30k, how much does it gain?": a setting
+        return False
+    new_names = [w for w in words if (_is_name(w) or w[:1].isupper()) and _stem_word(w) not in said]
+    if not topic.group("lead"):
+        return bool(new_names)
+    new_words = [w for w in subject_words(topic.group("phrase")) if _stem_word(w.strip("()")) not in said]
+    return bool(new_names) and len(new_words) >= TOPIC_LEAD_WORDS
+
+
 def _points_back_from(rest: str) -> bool:
     """A pronoun or possessive in what follows an opener: it refers to the last turn, unless it is
     plural and the rest names a plural before it ("remove backdoors without detecting them"); "the
@@ -249,6 +272,8 @@ def _points_back_from(rest: str) -> bool:
         return True
     for m in list(_PRONOUN.finditer(rest)) + list(_POSSESSIVE.finditer(rest)):
         plural = m.group(0).lower() in _PLURAL_REFERENCES
+        if _AUXILIARY.search(rest[:m.start()]):  # "how many lessons did they …": the subject asked about
+            return True
         if not (plural and any(_plural(w) for w in content_words(rest[:m.start()]))):
             return True
     return False

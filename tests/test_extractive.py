@@ -124,6 +124,30 @@ def test_a_question_calling_the_first_paper_by_name_is_answered_when_its_abstrac
     assert sample_assistant.ask("Under what license were 01.AI's Yi models released?").refused
 
 
+def test_the_sentence_stating_the_asked_number_leads_the_answer_and_is_the_quote(sample_assistant):
+    """The closest sentence is the background the question was worded on ("Recently, there has been a
+    surge in face personalization techniques"); the one with the asked number leads and is quoted."""
+    answer = sample_assistant.ask("Cross initialization for personalizing faces with textual inversion: how many "
+                                  "optimization steps does it take instead of the usual count?")
+    assert answer.citations[0].title.startswith("Cross Initialization"), answer.text
+    assert answer.text.split(": ", 1)[1].startswith("This method not only improves"), answer.text
+    assert "from 5000 to 320" in answer.citations[0].quote
+    _check_grounded(answer)
+
+
+def test_a_number_beside_the_measure_asked_puts_its_paper_first():
+    """No paper says "N optimization steps"; the one that "reduces the optimization steps from 5000 to
+    320" answers before a slightly closer one that states no number beside the measure."""
+    from test_citations import hit
+    from assistant.extractive import ExtractiveAnswerer
+
+    hits = [hit(1, "AttnDreamBooth", "We analyze the limitations of two techniques. It has 3 stages of training."),
+            hit(2, "Cross Initialization", "It reduces the optimization steps from 5000 to 320.")]
+    question = "How many optimization steps does cross initialization need?"
+    assert ExtractiveAnswerer._measure_first(question, hits, [0, 1], {0: 0.50, 1: 0.45}) == [1, 0]
+    assert ExtractiveAnswerer._measure_first(question, hits, [0, 1], {0: 0.50, 1: 0.30}) == [0, 1]  # not close
+
+
 def test_the_paper_stating_the_measure_asked_answers_before_a_closer_one(sample_assistant):
     """"How many models were trained …?": the paper that says "30 models" answers, not the one on
     the same comparison that reads a little closer and states no such number."""
