@@ -62,14 +62,23 @@ def states_asked(text: str, question: str, kinds: tuple[str, ...] = KINDS) -> bo
 _PROPER = re.compile(r"(?<=[a-z0-9,;:(] )[A-Z][a-z]{2,}\b")
 
 
+# a "which dataset / corpus / benchmark …" question is answered by a name given where the abstract
+# speaks of data: "fine-tuned on a small set of samples … Top-P sampling" names no dataset
+_DATA_KINDS = frozenset("dataset corpus corpora benchmark".split())
+_SPEAKS_OF_DATA = re.compile(r"\b(data(sets?)?|corpus|corpora|benchmarks?|suites?|collections?|test[- ]?sets?|"
+                             r"leaderboards?|splits?)\b|\b(train|pre-?train|fine-?tun|evaluat|test|benchmark)\w*\s+on\b", re.I)
+
+
 def names_other_things(hit: Hit, question: str) -> set[str]:
     """The names `hit`'s abstract gives that the question lacks, its own name aside: what a "which
     benchmark / dataset / corpus …" question (`questions.asked_kind`) could be answered with.
-    Capitalised words inside a sentence count too."""
+    Capitalised words inside a sentence count too; for data asked, only in sentences that speak
+    of data."""
     sentences = split_sentences(hit.abstract)
+    data = asked_kind(question) in _DATA_KINDS
     asked = question.lower()
     found = set()
-    for sentence in sentences:
+    for sentence in (s for s in sentences if not data or _SPEAKS_OF_DATA.search(s)):
         found |= new_names(sentence, question)
         found |= {w.lower() for w in _PROPER.findall(sentence) if w.lower() not in asked}
     found.discard(own_name(hit.title, sentences))

@@ -44,6 +44,15 @@ from .sentences import split_sentences
 SEMANTIC_WEIGHT = 0.6  # share of meaning (vs. term coverage) in a sentence's support
 TITLE_CREDIT = 0.5  # a question term found only in the paper's title counts this much
 NO_NUMBER_PENALTY = 0.75  # support multiplier for a number-less sentence when a quantity is asked
+# a sentence that points to the paper's code or data ("Our code and pre-trained models are released at
+# https://github.com/…/CodeT5") says nothing about the work; it matches a question through the name in
+# its URL. Unless the question asks where the code is, it weighs this much of its support.
+POINTER_PENALTY = 0.5
+_POINTER = re.compile(r"https?\s*:\s*/\s*/|\bgithub\b|\b(code|data|models?|implementation|dataset|weights)\b[^.]{0,40}"
+                      r"\b(is|are|will be|has been|have been)\s+(made\s+)?(publicly\s+|freely\s+|openly\s+)?"
+                      r"(available|released|open[- ]sourced)\b", re.I)
+_ASKS_POINTER = re.compile(r"\b(code|github|available|availability|release[sd]?|open[- ]source[sd]?|implementation|"
+                           r"url|link|website|download|repository|repo)\b", re.I)
 # --- the quote rule (`quote_rule`)
 SPECIFIC_IDF_POWER = 2.0  # its term coverage weighs a term by idf ** this (1: as `coverage`)
 SPECIFIC_WEIGHT = 0.4  # share of that coverage (vs. meaning)
@@ -237,6 +246,7 @@ class EvidenceScorer:
         # the quote rule is for statements (a claim to check, search-box keywords); a question's own
         # rules (answer type, the extractive answerer's parts) choose among the plain measure's order
         statement = is_topic_query(question)
+        pointers = not _ASKS_POINTER.search(asked)  # where the code is is no answer, unless asked
         items: list[tuple[int, int, str]] = []
         for h, hit in enumerate(hits):
             for s, sentence in enumerate(split_sentences(hit.abstract)):
@@ -267,6 +277,8 @@ class EvidenceScorer:
                 quote = quote_rule(sim, specific, numbers, sentence_role(text))
             if quantity and not states_new_number(text, asked):
                 support, quote = support * NO_NUMBER_PENALTY, quote * NO_NUMBER_PENALTY
+            if pointers and _POINTER.search(text):
+                support, quote = support * POINTER_PENALTY, quote * POINTER_PENALTY
             out.append(Evidence(h, s, text, sim, coverage[i], quote))
             paper_level.append(support)
         quote_order = {id(e): -e.support for e in out}  # ties in the handed-out supports keep it

@@ -184,7 +184,7 @@ class ExtractiveAnswerer:
         score = self.answerability(judged, hits)
         threshold = threshold_for(judged)
         if score < threshold:
-            if (names_title(judged, hits[0].title) and not asks_which_paper(judged) and not asks_for_several(judged)
+            if (names_title(judged, hits[0].title) and not asks_which_paper(judged)
                     and states_detail(self.scorer, judged, hits[0])):
                 # the question calls the first paper by its name: the subject is in the index, and
                 # whether its abstract gives the detail asked is for the near-miss checks to say

@@ -173,3 +173,16 @@ def test_a_paper_called_by_name_must_still_say_the_detail_asked(scorer):
     assert not states_detail(scorer, "What MMLU score does the 34B Yi base model reach?", YI)  # MMLU, no score
     assert states_detail(scorer, "Which benchmark does NV-Embed rank first on?", NV_EMBED)
     assert not states_detail(scorer, "Which GPU cluster was NV-Embed trained on?", NV_EMBED)
+
+
+def test_a_dataset_asked_is_named_where_the_abstract_speaks_of_data():
+    """"Which dataset did they fine-tune on?": "Top-P sampling" is a name, but not of data; the
+    abstract that says "fine-tuned on a small set of samples" names no dataset."""
+    from assistant.asked import names_other_things
+
+    hyper = hit(5, "The Hyperfitting Phenomenon", "We fine-tune LLMs to near-zero training loss on a small set of "
+                "samples. Greedy decoding then outperforms Top-P sampling on long sequences.")
+    assert not names_other_things(hyper, "Which dataset did the hyperfitting paper fine-tune on?")
+    assert names_other_things(hyper, "Which decoding method does greedy decoding beat?")  # no data asked: any name
+    named = hit(6, "Hyperfitting", "We fine-tune LLMs on 2,000 samples of the Fiction-Stories dataset.")
+    assert "fiction-stories" in names_other_things(named, "Which dataset did the hyperfitting paper fine-tune on?")

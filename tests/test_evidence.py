@@ -178,3 +178,15 @@ def test_a_quantity_question_is_answered_by_the_number_not_by_a_finding_without_
     number = "Across all benchmarks, the tool fixes 2,077 bugs."
     finding = "We show that the repair tool outperforms state-of-the-art tools across benchmarks."
     assert best_sentence(question, {number: 0.60, finding: 0.70}) == number
+
+
+def test_a_pointer_to_the_code_is_no_answer_unless_the_code_is_asked_for():
+    """"Our code is released at https://github.com/…/CodeT5" matches a question through the name in
+    its URL; it says nothing about the work, so it weighs half, except when the code is asked for."""
+    pointer = "Our code and pre-trained models are released at https: //github.com/salesforce/CodeT5 ."
+    work = "CodeT5 is a unified encoder-decoder model that leverages the code semantics of identifiers."
+    sims = {pointer: 0.80, work: 0.60}
+    assert best_sentence("Which papers introduce CodeT5?", sims, "CodeT5") == work
+    assert best_sentence("Where is the code of CodeT5 released?", sims, "CodeT5") == pointer
+    assert evidence._POINTER.search("Code will be made publicly available.")
+    assert not evidence._POINTER.search("The models are trained on publicly available data.")
