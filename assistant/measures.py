@@ -25,6 +25,7 @@ _HOW_MANY = re.compile(r"\bhow many\s+([\w-]+)", re.I)
 # much data": any number may answer those)
 _MEASURED = re.compile(rf"\bhow many\s+(?P<count>[\w-]+(?:\s+[\w-]+){{0,2}})|"
                        rf"\b(?:what|which)\s+(?P<measure>(?:{MEASURE_QUALIFIER}\s+){{0,3}}?(?:{MEASURE_NOUNS}))\b|"
+                       rf"\b(?:what|which)\s+(?P<sized>(?:{MEASURE_QUALIFIER}\s+){{0,2}}?{MEASURE_QUALIFIER})\s+(?:size|count)\b|"
                        r"\bhow much\s+(?:more\s+|less\s+)?of\s+(?:the\s+|its\s+|their\s+)?(?P<share>[\w-]+)", re.I)
 _MEASURE_END = re.compile(r"\b(is|are|was|were|do|does|did|can|could|has|have|had|will|would|in|on|of|for|at|"
                           r"across|over|with|from|by|to|than|and|or|per|the|a|an|this|that|it|its|they|their)\b.*",
@@ -50,9 +51,9 @@ def _measured(question: str) -> tuple[list[str], str]:
     m = _MEASURED.search(question)
     if not m:
         return [], ""
-    phrase = _MEASURE_END.sub("", m.group("count") or m.group("measure") or m.group("share")).split()
+    phrase = _MEASURE_END.sub("", m.group("count") or m.group("measure") or m.group("share") or m.group("sized")).split()
     words = [stem(w.lower()) for w in phrase if w.isalpha() or "-" in w]
-    if m.group("count"):
+    if m.group("count") or m.group("sized"):  # "what codebook size": a count of codebook entries
         return words, ""
     words = words[-1:]  # the measure itself ("LoRA rank" → rank, "average score" → score), not what it qualifies
     factor = m.group("measure") and re.search(rf"\b({_FACTOR_NOUNS})$", m.group("measure"), re.I)

@@ -105,3 +105,16 @@ def test_a_number_beside_the_measure_asked_or_the_questions_own_words():
     size = "How large is ELECTRA's generator compared with its discriminator?"
     assert not number_near("It performs comparably to RoBERTa and XLNet while using less than 1/4 of their compute.",
                            size, {"generat", "discrimin", "larg"})
+
+
+def test_what_x_size_asks_for_a_number_of_x():
+    """"What codebook size …?" names its measure through what is sized: "99% parameter reduction" and
+    "6x speedup" give no codebook size; "a codebook of 1024 entries" does. A bare "what size" does not
+    name one (any number may answer)."""
+    from assistant.measures import measures_asked
+
+    q = "What codebook size K do the VQ-Logits authors end up using for the output layer?"
+    assert not measures_asked("VQ-Logits achieves up to 99% parameter reduction in the output layer and 6x speedup "
+                              "in logit computation.", q)
+    assert measures_asked("We use a shared codebook of 1024 embedding vectors.", q)
+    assert measures_asked("It has 7B parameters.", "What size is the model?")
