@@ -13,6 +13,7 @@ from ingest.filters import AskpapersInputError, SearchFilters
 
 from .answers import Answer, Answerer
 from .conversation import condense_offline, is_follow_up, points_back
+from .questions import named_paper
 from .turns import Turn, to_turns
 from .retrieval import Hit, HybridRetriever
 from .settings import Settings, get_settings
@@ -152,6 +153,8 @@ class Assistant:
         if focus:  # a follow-up is first about the papers the conversation is about
             ids = {h.paper_id for h in focus}
             hits = (focus + [h for h in hits if h.paper_id not in ids])[: max(len(hits), len(focus))]
+        elif (called := named_paper(standalone, hits)):  # the question calls a paper by its name: it comes first
+            hits = [hits[called]] + hits[:called] + hits[called + 1:]
         answer = None
         for item in self.answerer(client).stream(question, hits, context=standalone, focus=len(focus),
                                                  on_status=on_status):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .sentences import split_sentences
+
 QUANTITY = "quantity"
 NAME = "name"
 NAMED_WITHIN = 6  # words after "we propose" in which the name a paper gives its work stands
@@ -332,6 +334,19 @@ def names_title(question: str, title: str) -> bool:
     """The question calls a paper by a name its title carries ("What score did NV-Embed reach …?"
     and "NV-Embed: Improved Techniques …"): that paper is what it asks about."""
     return bool(set(names(question)) & set(names(title)))
+
+
+def named_paper(question: str, hits: list) -> int | None:
+    """The hit the question calls by its own name ("The small ELECTRA model that beat GPT on GLUE —
+    how long was it trained?" and "ELECTRA: Pre-training Text Encoders …"), when exactly one hit's
+    `short_name` is a name the question uses; None for questions that identify a paper or list
+    several (a name there is what the answer relates to, not the answer)."""
+    if asks_which_paper(question) or asks_for_several(question):
+        return None
+    asked = set(names(question))
+    called = [i for i, h in enumerate(hits)
+              if (own := short_name(h.title, split_sentences(h.abstract))) and asked & set(names(own))]
+    return called[0] if len(called) == 1 else None
 
 
 def stem(word: str) -> str:

@@ -148,6 +148,28 @@ def test_a_number_beside_the_measure_asked_puts_its_paper_first():
     assert ExtractiveAnswerer._measure_first(question, hits, [0, 1], {0: 0.50, 1: 0.30}) == [0, 1]  # not close
 
 
+def test_the_paper_a_question_calls_by_its_own_name_answers_it(sample_assistant):
+    """Retrieval ranks two papers on GPT and GLUE above ELECTRA; the question calls ELECTRA by the
+    name its title starts with, so ELECTRA is shown first and answers."""
+    answer = sample_assistant.ask("The small ELECTRA model that outperformed GPT on GLUE: how long was its "
+                                  "training, and on what hardware?")
+    assert not answer.refused, answer.text
+    assert answer.citations[0].title.startswith("ELECTRA") and answer.citations[0].number == 1
+    assert "one GPU for 4 days" in answer.text
+    _check_grounded(answer)
+
+
+def test_named_paper_is_the_one_hit_the_question_calls_by_its_own_name():
+    from test_citations import hit
+    from assistant.questions import named_paper
+
+    hits = [hit(1, "As Good as New: Recycling English GPT-2", "We adapt GPT-2 to Dutch."),
+            hit(2, "ELECTRA: Pre-training Text Encoders as Discriminators", "We propose replaced token detection.")]
+    assert named_paper("How long was the small ELECTRA model trained?", hits) == 1
+    assert named_paper("Which paper beats ELECTRA on GLUE?", hits) is None  # a rival of the paper asked for
+    assert named_paper("How long was the small model trained?", hits) is None
+
+
 def test_the_paper_stating_the_measure_asked_answers_before_a_closer_one(sample_assistant):
     """"How many models were trained …?": the paper that says "30 models" answers, not the one on
     the same comparison that reads a little closer and states no such number."""
