@@ -1,7 +1,7 @@
 """How an abstract sentence is shown inside an offline answer: verbatim, with three visible edits.
 
 * a dangling opener is cut ("Additionally, our model …" → "…our model …"): the ellipsis marks it;
-* LaTeX's escaped signs read as the signs ("reduces errors by 21\\%" → "21%");
+* LaTeX's escaped signs read as the signs ("reduces errors by 21\\%" → "21%", "11.9times" → "11.9×");
 * where the paper speaks of its own work without naming it ("our model", "the proposed method",
   "this paper"), its name is added in square brackets, the usual mark of words a quoting writer
   adds: "…our model [LLMLingua-2] is 3x-6x faster …". Every word of the abstract stays.
@@ -25,6 +25,8 @@ _DANGLING = re.compile(
     re.I,
 )
 _LATEX_ESCAPE = re.compile(r"\\([%&_#$])")  # arXiv abstracts keep LaTeX's "85\%", "R\&D"
+# and its math signs, with or without the backslash the scrape lost: "11.9\times", "11.9times", "11.0 pm 1.3"
+_LATEX_SIGNS = [(re.compile(r"(?<=\d)(?:\s?\\times|times)\b"), "×"), (re.compile(r"(?<=\d) \\?pm (?=\d)"), " ± ")]
 MIN_KEPT_CHARS = 20  # an opener is cut only when more than this much of the sentence is left
 # the paper speaking of its own work: "our model", "the proposed framework", "this paper"
 # ("this model" may be another paper's model, named in the sentence before: not counted)
@@ -41,9 +43,12 @@ TAIL_CHARS = 60  # `shown_in` compares this much of a sentence's end
 
 def trimmed(sentence: str) -> str:
     """A quote without its dangling opener ("Additionally, our model …" → "…our model …") and
-    with LaTeX's escaped signs shown as the signs ("85\\%" → "85%", as the paper's PDF reads).
+    with LaTeX's escaped signs shown as the signs ("85\\%" → "85%", "11.0 pm 1.3" → "11.0 ± 1.3", as the
+    paper's PDF reads).
     The rest stays verbatim; the ellipsis marks the cut. `Citation.quote` keeps the whole sentence."""
     sentence = _LATEX_ESCAPE.sub(r"\1", sentence)
+    for sign, shown in _LATEX_SIGNS:
+        sentence = sign.sub(shown, sentence)
     m = _DANGLING.match(sentence)
     return "…" + sentence[m.end():] if m and len(sentence) - m.end() > MIN_KEPT_CHARS else sentence
 
