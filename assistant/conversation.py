@@ -18,6 +18,7 @@ import re
 
 from ingest.store.side.terms import stemmer
 
+from .questions import names
 from .turns import Turn, to_turns
 
 # ------------------------------------------------------------------ the follow-up decision
@@ -49,7 +50,8 @@ _SAYS_WHICH = re.compile(r"(?:\s+[\w-]+)?\s*(?::|—|–|\s-\s)|(?:\s+[\w-]+)?\s
 _COMPARES = re.compile(r"\b(vs\.?|versus|compared (to|with)|relative to)(?=\s)", re.I)
 _IDIOM = re.compile(r"\bworth\s+$", re.I)  # "is X still worth it?" refers to X
 # "what about the paper that drops residual learning …?": a new paper, identified by what it does
-_DESCRIBED = re.compile(r"[\s,;:]*(the|a|an|any)\s+(paper|work|study|article|method|approach|model|technique)s?\s+"
+_DESCRIBED = re.compile(r"[\s,;:]*(?:(?:in|for|from|about|on)\s+)?(the|a|an|any)\s+"
+                        r"(paper|work|study|article|method|approach|model|technique)s?\s+"
                         r"(that|which|where|on|about|\w+ing)\b", re.I)
 # "and KaLM-Embedding-V2, what does it use?", "what about TAPE — how does it …?", "also, for scene-aware
 # speech enhancement (SAV-SE), what …?": the rest opens on what it asks about (a short phrase, after
@@ -79,10 +81,12 @@ _IDENTIFY = re.compile(r"^\s*(which|what|name|list|find)\s+(\w+\s+)?(papers?|wor
 # then its words that name nothing new, unless a specifier follows them ("the 34B base model of …")
 _DEFINITE = re.compile(r"\bthe(?=((?:\s+[\w'.-]+){1,6}))", re.I)
 _SPECIFIER = frozenset("of that which who whose for called named".split())
+_PAPER_ON = re.compile(r"\s*(paper|work|study|article)s?\s+(on|about|that|which|where)\b", re.I)
 MAX_CARRIED_WORDS = 24  # words of the last question a condensed follow-up carries
 FRAGMENT_WORDS = 3  # "Which games?", "And ImageNet?": too short to be a question of its own
 VERBLESS_WORDS = 7  # ... and "how many/much …?" with no verb up to this length
-OPENER_REST_WORDS = 4  # "and/also/what about" + at most this many words is an ellipsis of the last question
+OPENER_REST_WORDS = 4
+DESCRIBED_WORDS = 2  # new subject words after "this" that make it a subject of its own  # "and/also/what about" + at most this many words is an ellipsis of the last question
 
 _STOP = frozenset(
     """a an the and or of in on for to with by from at as is are was were be been being do does did done
@@ -131,7 +135,7 @@ _AUX_WORDS = "is|are|was|were|do|does|did|can|could|has|have|had|will|would|shou
 # where the clause of a referring word starts: a sentence or clause break, or "and"/"but" opening a
 # new wh-question ("What is CLEAR and what kind of retriever is it meant to complement?"), or a
 # subordinate clause holding a pronoun ("… drains when it runs locally": it may refer to the main clause)
-_CLAUSE_BREAK = re.compile(rf"[.?!:;,]\s|\b(and|but)\s+(?=({_WH_WORDS})\b)|"
+_CLAUSE_BREAK = re.compile(rf"[.?!:;,]\s|\s[—–-]\s|\b(and|but)\s+(?=({_WH_WORDS})\b)|"
                            r"\b(once|when|whenever|while|whereas|if|unless|until|because|since|so|although|though)\s+"
                            r"(?=[^.?!;:]*?\b(it|they|them|its|their)\b)", re.I)
 # a wh-word opening a clause, its phrase, then the verb: in "How much more misclassification does its
@@ -166,6 +170,15 @@ def _plural(word: str) -> bool:
     return len(lw) > 3 and lw.endswith("s") and not lw.endswith(("ss", "us", "is", "ics"))
 
 
+def _names_work(word: str, text: str) -> bool:
+    """`word` names a work whose authors "they" may be ("In Signing the Supermask, how high a pruning rate
+    do they reach?", "what did the ChocoLlama project find when they …"): a name (`questions.names`:
+    not a generic "LLM"), or a capitalised word that does not open `text`."""
+    if names(word):  # "ChocoLlama", "InSerter"; not a generic "LLM"
+        return True
+    return word[:1].isupper() and word[1:].islower() and not text.lstrip().startswith(word)
+
+
 def _has_antecedent(question: str, at: int, plural: bool = False, same_clause: bool = False) -> bool:
     """Does the question itself name, before position `at`, what a referring word there refers to?
 
@@ -187,7 +200,7 @@ def _has_antecedent(question: str, at: int, plural: bool = False, same_clause: b
         if _INVERTED.match(before[start:]):  # a question's own clause: what it asks about, not a referent
             before = before[:start]
     if plural:  # "several reward models so a policy can't exploit them": a generic plural is a referent too
-        return any(_plural(w) for w in content_words(before))
+        return any(_plural(w) or _names_work(w, before) for w in content_words(before))
     return bool(subject_words(before))
 
 
@@ -210,6 +223,8 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
                 continue
             if pattern is _DEMONSTRATIVE and _SAYS_WHICH.match(question, m.end()):  # "this idea: …", "that trick of …"
                 continue
+            if pattern is _DEMONSTRATIVE and _describes_own(question[at:], said):  # "this flow-to-depth layer"
+                continue
             if _ONE_OF_THOSE.fullmatch(m.group(0)):  # "the one on a 21-day orbit": one of what was said
                 return True
             if not _has_antecedent(question, at, word.group(0).lower() in _PLURAL_REFERENCES,
@@ -221,6 +236,18 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
         if _presupposes(m.group(1), said) and not _has_antecedent(question, m.start()):
             return True
     return False
+
+
+def _describes_own(phrase: str, said: set[str]) -> bool:
+    """"this bi-granular document representation approach", "this flow-to-depth layer": a
+    demonstrative whose noun phrase names at least DESCRIBED_WORDS subject words the last turn did
+    not say introduces its own subject ("this approach", "this retrieval engine" after one do not)."""
+    m = re.match(r"(this|these)\s+((?:[\w-]+\s+){0,4}?[\w-]+)(?=\s+(?:%s|%s|to|of|on|in|for|with)\b|\s*[?.,]|$)"
+                 % (_AUX_WORDS, "use|uses|work|works|keep|keeps|estimate|estimates|need|needs|handle|handles"),
+                 phrase, re.I)
+    if not m:
+        return False
+    return len([w for w in subject_words(m.group(2)) if _stem_word(w) not in said]) >= DESCRIBED_WORDS
 
 
 def _asks_anew(rest: str, said: set[str]) -> bool:
@@ -274,7 +301,7 @@ def _points_back_from(rest: str) -> bool:
         plural = m.group(0).lower() in _PLURAL_REFERENCES
         if _AUXILIARY.search(rest[:m.start()]):  # "how many lessons did they …": the subject asked about
             return True
-        if not (plural and any(_plural(w) for w in content_words(rest[:m.start()]))):
+        if not (plural and any(_plural(w) or _names_work(w, rest) for w in content_words(rest[:m.start()]))):
             return True
     return False
 
@@ -293,6 +320,8 @@ def _presupposes(phrase: str, said: set[str]) -> bool:
         if bare != w:  # punctuation ends the phrase
             break
     if not words or any(_is_name(w) for w in words):
+        return False
+    if _PAPER_ON.match(phrase):  # "the paper on scaling diffusion models …" describes a paper of its own
         return False
     first = _stem_word(words[0])
     if not (first in _GENERIC or first in said or words[0][0].isdigit()):
