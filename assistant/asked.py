@@ -69,6 +69,20 @@ _SPEAKS_OF_DATA = re.compile(r"\b(data(sets?)?|corpus|corpora|benchmarks?|suites
                              r"leaderboards?|splits?)\b|\b(train|pre-?train|fine-?tun|evaluat|test|benchmark)\w*\s+on\b", re.I)
 
 
+# "we trained an encoding model named the LLM-Visual Encoding Model (LLM-VEM)": the long form of a name
+# the question uses is that same thing, not another one
+_NAMING = re.compile(r"\b(named|called|dubbed|termed|coined)\s+(?:the\s+|as\s+)?([^.;,]{0,80}?\(([^()]{2,30})\))")
+
+
+def _spelled_out_asked(sentence: str, question: str) -> str:
+    """`sentence` without the long form of a name it introduces when the question uses the short one."""
+    asked = question.lower()
+    for m in _NAMING.finditer(sentence):
+        if m.group(3).strip().lower() in asked:
+            sentence = sentence.replace(m.group(2), " ")
+    return sentence
+
+
 def names_other_things(hit: Hit, question: str) -> set[str]:
     """The names `hit`'s abstract gives that the question lacks, its own name aside: what a "which
     benchmark / dataset / corpus …" question (`questions.asked_kind`) could be answered with.
@@ -79,6 +93,7 @@ def names_other_things(hit: Hit, question: str) -> set[str]:
     asked = question.lower()
     found = set()
     for sentence in (s for s in sentences if not data or _SPEAKS_OF_DATA.search(s)):
+        sentence = _spelled_out_asked(sentence, question)
         found |= new_names(sentence, question)
         found |= {w.lower() for w in _PROPER.findall(sentence) if w.lower() not in asked}
     found.discard(own_name(hit.title, sentences))

@@ -33,7 +33,7 @@ _QUANTITY = re.compile(
 _OWN_NAME_NOUNS = {
     "name", "method", "technique", "framework", "approach", "model", "system", "algorithm", "architecture",
     "family", "network", "tool", "strategy", "module", "mechanism", "procedure", "toolkit", "library", "pipeline",
-    "paradigm", "scheme", "recipe", "agent", "suite",
+    "paradigm", "scheme", "recipe", "agent", "suite", "fix", "trick", "remedy", "solution",
 }
 _OTHER_NAME_NOUNS = {
     "benchmark", "dataset", "metric", "loss", "objective", "task", "language", "corpus", "corpora", "baseline",
@@ -42,7 +42,7 @@ _OTHER_NAME_NOUNS = {
 }
 _NAME_NOUNS = "|".join(sorted(_OWN_NAME_NOUNS | _OTHER_NAME_NOUNS))
 _ASKS_NAME = re.compile(
-    rf"\b(which|what)\s+(is\s+the\s+|are\s+the\s+)?([\w-]+\s+){{0,3}}?(?P<head>{_NAME_NOUNS})(s|es)?\b|"
+    rf"\b(which|what)(?:'s|’s|\s+is|\s+are)?\s+(the\s+)?([\w-]+\s+){{0,3}}?(?P<head>{_NAME_NOUNS})(s|es)?\b|"
     r"\bwhat(?: is|'s|’s) (it|this|the \w+) called\b|\bname of\b|\bwho\b",
     re.I,
 )
@@ -55,8 +55,9 @@ _PAPER_NOUN = re.compile(r"\s+(?:(?:is|are)\s+the\s+)?(?:papers?|works?|stud(?:y
 # "is there work on X? list all of them", "all the papers on X", "every paper that …"
 _ALL_OF_THEM = re.compile(r"\b(list|name|give|show)\s+(me\s+)?(them\s+)?all\b|"
                           r"\ball\s+(the\s+)?(papers|works|studies|articles)\b|\bevery\s+(paper|work|study|article)\b", re.I)
-_MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+[\w-]+){0,3}?\s+(papers|works|studies|articles|publications)\b",
-                    re.I)
+_MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+[\w-]+){0,3}?\s+(papers|works|studies|articles|publications)\b|"
+                    r"^\s*(?:are\s+there\s+)?(?:any\s+)?(?:papers|works|studies|articles)\s+(?:on|about|that|which|where|"
+                    r"for|using|doing)\b", re.I)
 _QUESTION_START = re.compile(
     rf"^\s*(?:{_WH}|is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|list|name|"
     r"give|tell|find|show|explain|describe|compare|summari[sz]e)\b",

@@ -186,3 +186,17 @@ def test_a_dataset_asked_is_named_where_the_abstract_speaks_of_data():
     assert names_other_things(hyper, "Which decoding method does greedy decoding beat?")  # no data asked: any name
     named = hit(6, "Hyperfitting", "We fine-tune LLMs on 2,000 samples of the Fiction-Stories dataset.")
     assert "fiction-stories" in names_other_things(named, "Which dataset did the hyperfitting paper fine-tune on?")
+
+
+def test_the_long_form_of_a_name_the_question_uses_is_no_other_thing():
+    """"Which fMRI dataset was LLM-VEM trained on?": "an encoding model named the LLM-Visual Encoding
+    Model (LLM-VEM)" spells out the asked model, it names no dataset."""
+    from assistant.asked import names_other_things
+
+    vem = hit(7, "Aligned with LLM", "We trained an encoding model in fMRI data named the LLM-Visual Encoding Model "
+              "(LLM-VEM). It outperforms CLIP baselines.")
+    q = "Which fMRI dataset was the LLM-aligned visual encoding model (LLM-VEM) trained and evaluated on?"
+    assert not names_other_things(vem, q)
+    nsd = hit(8, "Aligned with LLM", "We trained an encoding model named the LLM-Visual Encoding Model (LLM-VEM) on "
+              "the Natural Scenes Dataset.")
+    assert "natural" in names_other_things(nsd, q) or "nsd" in names_other_things(nsd, q)

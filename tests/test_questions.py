@@ -143,3 +143,13 @@ def test_a_question_calls_a_paper_by_the_name_its_title_carries():
     assert names_title("What score did NV-Embed reach on the MTEB leaderboard?", title)
     assert not names_title("What score did the best embedding model reach on MTEB?", title)
     assert not names_title("Which LLMs make good embedding models?", title)  # a generic name, not the paper's
+
+
+def test_list_and_name_questions_in_their_shorter_forms():
+    from assistant.questions import NAME, answer_type, asks_for_several
+
+    assert asks_for_several("papers on getting large language models to unlearn specific knowledge?")
+    assert asks_for_several("any papers about text-to-speech with self-supervised features?")
+    assert not asks_for_several("Papers are rarely this short?")
+    assert answer_type("What's the tuning-free fix that adds a temperature to the softmax?") == NAME
+    assert answer_type("what is the accuracy on GLUE?") != NAME
