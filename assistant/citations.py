@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from .answers import Citation
 from .evidence import EvidenceScorer
+from .questions import short_name
 from .retrieval import Hit
 from .sentences import split_sentences
 
@@ -49,6 +50,9 @@ _AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)+)(?=\s
 _ENDS_CITED = re.compile(r"\]\s*$")
 _LEADING = re.compile(r"^\s*\[\d+(?:\s*,\s*\d+)*\]")
 # markers written as the subject of their sentence: "[1] develops …", "[1] and [3] show …"
+_REPEATED_MARKER = re.compile(r"(\[\d+\])(?:\s*\1)+")
+# a marker cut off where a reply stopped ("… methods. [2"): no citation
+_CUT_MARKER = re.compile(r"\s*\[\d*\s*$")
 _SUBJECT = re.compile(r"^\s*\[\d+\](?:\s*(?:,|and)\s*\[\d+\])*(?=\s+[a-z])")
 
 
@@ -170,6 +174,7 @@ class _Checker:
 
     def sentence(self, sentence: str) -> str | None:
         """The sentence with checked (or repaired) markers; None when it is removed."""
+        sentence = _REPEATED_MARKER.sub(r"\1", sentence)  # "[2] [2] achieves …": one marker
         sentence = _SUBJECT.sub(lambda m: self.named(m), sentence)
         cited = list(dict.fromkeys(n for group in _MARKERS.findall(sentence) for n in _numbers(group)))
         claim = _MARKERS.sub("", sentence).strip()
@@ -187,6 +192,8 @@ class _Checker:
         support = self.supports(claim)
         kept = [n for n in cited if support[n - 1][0] >= self.min_support]
         better = self.better_source(kept, support)
+        if better and self.misattributed(claim, better):
+            return self.remove_misattributed(claim, better)
         if better:
             self.warnings.append(f"re-cited “{_short(claim)}” from [{kept[0]}] to [{better}] "
                                  f"“{_short(self.hits[better - 1].title, 60)}”, which supports it clearly better")
@@ -205,6 +212,8 @@ class _Checker:
             self.warnings.append(f"removed a sentence no source supports: “{_short(claim, 100)}”")
             self.removed += 1
             return None
+        if self.misattributed(claim, targets[0]):
+            return self.remove_misattributed(claim, targets[0])
         names = " and ".join(f"[{n}] “{_short(self.hits[n - 1].title, 60)}”" for n in targets)
         if cited:
             was = "".join(f"[{n}]" for n in cited)
@@ -213,6 +222,25 @@ class _Checker:
             self.warnings.append(f"added the citation {names} to “{_short(claim)}”")
         self._quote(claim, targets, support)
         return with_markers(claim, targets)
+
+    def misattributed(self, claim: str, n: int) -> str | None:
+        """The name of another source's paper that `claim` makes its subject while source [n], the one
+        that supports it, never mentions it ("SAILER uses a variety of representative downstream
+        ad-hoc retrieval tasks …", written from PROP's abstract): re-citing it to [n] would credit one
+        paper with another's work."""
+        supporting = f"{self.hits[n - 1].title} {self.hits[n - 1].abstract}".lower()
+        for i, hit in enumerate(self.hits, start=1):
+            name = short_name(hit.title, self.abstracts[i - 1]) if i != n else None
+            if name and len(name) > 2 and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", claim, re.I) \
+                    and name.lower() not in supporting:
+                return name
+        return None
+
+    def remove_misattributed(self, claim: str, n: int) -> None:
+        self.warnings.append(f"removed “{_short(claim)}”: it is about {self.misattributed(claim, n)}, but only [{n}] "
+                             f"“{_short(self.hits[n - 1].title, 60)}” says it")
+        self.removed += 1
+        return None
 
     def named(self, m: re.Match) -> str:
         """A marker used as the sentence's subject ("[1] develops …", "[1] and [3] show …"), with
@@ -276,13 +304,26 @@ def check_citations(text: str, hits: list[Hit], scorer: EvidenceScorer,
     """The answer with every claim cited to a source that supports it (see the module docstring)."""
     checker = _Checker(hits, scorer, min_support)
     out_lines: list[str] = []
-    for line in _attach_after_stop(text).splitlines():
+    said: set[str] = set()
+    repeated = 0
+    for line in _attach_after_stop(_CUT_MARKER.sub("", text)).splitlines():
         prefix_m = _LINE_PREFIX.match(line)
         prefix = prefix_m.group(1) if prefix_m else ""
-        kept = [s for s in (checker.sentence(s) for s in split_sentences(line[len(prefix):])) if s]
+        kept = []
+        for sentence in split_sentences(line[len(prefix):]):
+            plain = " ".join(without_markers(sentence).lower().split())
+            if len(plain.split()) >= MIN_CLAIM_WORDS and plain in said:
+                repeated += 1  # a small model looping on one sentence: said once is enough
+                continue
+            said.add(plain)
+            checked = checker.sentence(sentence)
+            if checked:
+                kept.append(checked)
         if kept:
             out_lines.append(prefix + " ".join(kept))
         elif not line.strip():
             out_lines.append("")
+    if repeated:
+        checker.warnings.append(f"removed {repeated} repeated sentence{'s' if repeated > 1 else ''}")
     cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(out_lines).strip())
     return Checked(cleaned, checker.citations(), checker.warnings, checker.claims, checker.removed, checker.kept)

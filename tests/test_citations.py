@@ -261,3 +261,25 @@ def test_keep_only_drops_markers_and_keeps_the_spacing(sentence, valid, kept):
     from assistant.citations import keep_only
 
     assert keep_only(sentence, valid) == kept
+
+
+def test_a_claim_about_one_paper_is_not_re_cited_to_another_that_says_it(scorer, hits):
+    """"NV-Embed handles 32K-token documents" is what the Mamba Retriever abstract says: re-citing it
+    to [1] would credit one paper with another's work, so the sentence goes (with a warning)."""
+    for text in ("NV-Embed can handle documents up to 32K tokens long [2].",
+                 "NV-Embed can handle documents up to 32K tokens long."):
+        checked = check_citations(f"NV-Embed ranks first on the MTEB benchmark [2]. {text}", hits, scorer)
+        assert "32K" not in checked.text and "MTEB" in checked.text, checked.text
+        assert any("it is about NV-Embed" in w for w in checked.warnings), checked.warnings
+    # the same claim about the paper that says it is re-cited as before
+    checked = check_citations("The state-space encoder can handle documents up to 32K tokens long [2].", hits, scorer)
+    assert "32K tokens long [1]" in checked.text
+
+
+def test_a_looping_reply_keeps_each_sentence_once_and_one_marker_each(scorer, hits):
+    """Small models loop ("[2] uses … [2] [2] uses … [2"): repeated sentences, doubled markers and a
+    marker cut off at the end of the reply are tidied, with a warning."""
+    loop = " ".join(["[2] [2] ranks first on the MTEB benchmark."] * 4) + " [2"
+    checked = check_citations(loop, hits, scorer)
+    assert checked.text == "NV-Embed [2] ranks first on the MTEB benchmark.", checked.text
+    assert "removed 3 repeated sentences" in checked.warnings
