@@ -66,19 +66,20 @@ _PROPER = re.compile(r"(?<=[a-z0-9,;:(] )[A-Z][a-z]{2,}\b")
 # speaks of data: "fine-tuned on a small set of samples … Top-P sampling" names no dataset
 _DATA_KINDS = frozenset("dataset corpus corpora benchmark".split())
 _SPEAKS_OF_DATA = re.compile(r"\b(data(sets?)?|corpus|corpora|benchmarks?|suites?|collections?|test[- ]?sets?|"
-                             r"leaderboards?|splits?)\b|\b(train|pre-?train|fine-?tun|evaluat|test|benchmark)\w*\s+on\b", re.I)
+                             r"leaderboards?|splits?)\b|\b(train|pre-?train|fine-?tun|evaluat|test|benchmark|experiment|"
+                             r"result|performance|accurac|score)\w*\s+on\b", re.I)
 
 
 # "we trained an encoding model named the LLM-Visual Encoding Model (LLM-VEM)": the long form of a name
 # the question uses is that same thing, not another one
-_NAMING = re.compile(r"\b(named|called|dubbed|termed|coined)\s+(?:the\s+|as\s+)?([^.;,]{0,80}?\(([^()]{2,30})\))")
+_NAMING = re.compile(r"\b(named|called|dubbed|termed|coined)\s+(?:the\s+|as\s+)?((?:[\w-]+\s+){0,7}?\(([^()]{2,30})\))")
 
 
 def _spelled_out_asked(sentence: str, question: str) -> str:
     """`sentence` without the long form of a name it introduces when the question uses the short one."""
     asked = question.lower()
     for m in _NAMING.finditer(sentence):
-        if m.group(3).strip().lower() in asked:
+        if re.search(rf"(?<![\w-]){re.escape(m.group(3).strip().lower())}(?![\w-])", asked):
             sentence = sentence.replace(m.group(2), " ")
     return sentence
 
@@ -87,7 +88,7 @@ def names_other_things(hit: Hit, question: str) -> set[str]:
     """The names `hit`'s abstract gives that the question lacks, its own name aside: what a "which
     benchmark / dataset / corpus …" question (`questions.asked_kind`) could be answered with.
     Capitalised words inside a sentence count too; for data asked, only in sentences that speak
-    of data."""
+    of data ("experiments on ImageNet", "fine-tuned on X", "the Y dataset")."""
     sentences = split_sentences(hit.abstract)
     data = asked_kind(question) in _DATA_KINDS
     asked = question.lower()

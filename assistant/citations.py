@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from .answers import Citation
 from .evidence import EvidenceScorer
-from .questions import short_name
+from .questions import names, short_name
 from .retrieval import Hit
 from .sentences import split_sentences
 
@@ -40,6 +40,7 @@ CLAIM_SUPPORT_MIN = 0.35  # below this, a cited abstract is not taken to support
 REPAIR_SUPPORT_MIN = 0.45  # an uncited sentence is given a source only when it supports it this well
 RECITE_MARGIN = 0.15  # how much better another source must support a sentence to replace its citation
 STRICT_SUPPORT = 0.60  # what a claim needs when the evidence is weak (a near restatement of a source)
+SUBJECT_WORDS = 4  # a claim's subject is among its first words ("SAILER uses …", "The SAILER model …")
 MIN_CLAIM_WORDS = 3  # shorter sentences ("Sure!", "In short:") are connective text, not claims
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _LINE_PREFIX = re.compile(r"^(\s*(?:[-*•]|\d+[.)])\s+)")
@@ -49,10 +50,10 @@ _AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\][ \t]*)+)(?=\s
 # "… first claim [2]. [3] Morbidity rose …": a sentence that already ends with its own marker
 _ENDS_CITED = re.compile(r"\]\s*$")
 _LEADING = re.compile(r"^\s*\[\d+(?:\s*,\s*\d+)*\]")
-# markers written as the subject of their sentence: "[1] develops …", "[1] and [3] show …"
 _REPEATED_MARKER = re.compile(r"(\[\d+\])(?:\s*\1)+")
-# a marker cut off where a reply stopped ("… methods. [2"): no citation
-_CUT_MARKER = re.compile(r"\s*\[\d*\s*$")
+# a marker cut off where a reply stopped ("… methods. [2", "[1, 2"): no citation
+_CUT_MARKER = re.compile(r"\s*\[[\d,\s]*$")
+# markers written as the subject of their sentence: "[1] develops …", "[1] and [3] show …"
 _SUBJECT = re.compile(r"^\s*\[\d+\](?:\s*(?:,|and)\s*\[\d+\])*(?=\s+[a-z])")
 
 
@@ -193,7 +194,10 @@ class _Checker:
         kept = [n for n in cited if support[n - 1][0] >= self.min_support]
         better = self.better_source(kept, support)
         if better and self.misattributed(claim, better):
-            return self.remove_misattributed(claim, better)
+            # it is about the paper it cites: kept there when that one supports it in its own right
+            if support[kept[0] - 1][0] < REPAIR_SUPPORT_MIN:
+                return self.remove_misattributed(claim, better)
+            better = None
         if better:
             self.warnings.append(f"re-cited “{_short(claim)}” from [{kept[0]}] to [{better}] "
                                  f"“{_short(self.hits[better - 1].title, 60)}”, which supports it clearly better")
@@ -224,21 +228,22 @@ class _Checker:
         return with_markers(claim, targets)
 
     def misattributed(self, claim: str, n: int) -> str | None:
-        """The name of another source's paper that `claim` makes its subject while source [n], the one
+        """The name of another source's paper that `claim` opens on (its subject) while source [n], the one
         that supports it, never mentions it ("SAILER uses a variety of representative downstream
         ad-hoc retrieval tasks …", written from PROP's abstract): re-citing it to [n] would credit one
         paper with another's work."""
         supporting = f"{self.hits[n - 1].title} {self.hits[n - 1].abstract}".lower()
+        opening = " ".join(claim.split()[:SUBJECT_WORDS])
         for i, hit in enumerate(self.hits, start=1):
             name = short_name(hit.title, self.abstracts[i - 1]) if i != n else None
-            if name and len(name) > 2 and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", claim, re.I) \
+            if name and names(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?![\w-])", opening, re.I) \
                     and name.lower() not in supporting:
                 return name
         return None
 
     def remove_misattributed(self, claim: str, n: int) -> None:
-        self.warnings.append(f"removed “{_short(claim)}”: it is about {self.misattributed(claim, n)}, but only [{n}] "
-                             f"“{_short(self.hits[n - 1].title, 60)}” says it")
+        self.warnings.append(f"removed “{_short(claim)}”: it is about {self.misattributed(claim, n)}, but what it says "
+                             f"is from [{n}] “{_short(self.hits[n - 1].title, 60)}”")
         self.removed += 1
         return None
 
@@ -311,11 +316,11 @@ def check_citations(text: str, hits: list[Hit], scorer: EvidenceScorer,
         prefix = prefix_m.group(1) if prefix_m else ""
         kept = []
         for sentence in split_sentences(line[len(prefix):]):
-            plain = " ".join(without_markers(sentence).lower().split())
-            if len(plain.split()) >= MIN_CLAIM_WORDS and plain in said:
+            written = " ".join(_REPEATED_MARKER.sub(r"\1", sentence).lower().split())  # with its markers
+            if len(written.split()) >= MIN_CLAIM_WORDS and written in said:
                 repeated += 1  # a small model looping on one sentence: said once is enough
                 continue
-            said.add(plain)
+            said.add(written)
             checked = checker.sentence(sentence)
             if checked:
                 kept.append(checked)

@@ -58,6 +58,8 @@ _DESCRIBED = re.compile(r"[\s,;:]*(?:(?:in|for|from|about|on)\s+)?(the|a|an|any)
 # "for/about/regarding" or none), then a comma, colon or dash, then its question
 _TOPIC_FIRST = re.compile(r"[\s,;:]*(?P<lead>(?:for|about|regarding|as\s+for)\s+)?(?:the\s+)?"
                           r"(?P<phrase>[\w.+()/-]+(?:\s+[\w.+()/-]+){0,6}?)\s*(?:[,:—–]|\s-\s)", re.I)
+_SUBJECT_VERBS = frozenset("""use uses used work works keep keeps kept estimate estimates need needs handle handles
+    compare compares differ differs perform performs scale scales run runs rely relies require requires""".split())
 _SETTING_WORDS = frozenset("on in at with under over across to from by into than vs versus".split())
 TOPIC_LEAD_WORDS = 2  # a topic after "for/about" names at least this many new subject words ("for ImageNet" is a setting)
 # "the biggest instruction-tuned one": one of the things just discussed
@@ -85,8 +87,8 @@ _PAPER_ON = re.compile(r"\s*(paper|work|study|article)s?\s+(on|about|that|which|
 MAX_CARRIED_WORDS = 24  # words of the last question a condensed follow-up carries
 FRAGMENT_WORDS = 3  # "Which games?", "And ImageNet?": too short to be a question of its own
 VERBLESS_WORDS = 7  # ... and "how many/much …?" with no verb up to this length
-OPENER_REST_WORDS = 4
-DESCRIBED_WORDS = 2  # new subject words after "this" that make it a subject of its own  # "and/also/what about" + at most this many words is an ellipsis of the last question
+OPENER_REST_WORDS = 4  # "and/also/what about" + at most this many words is an ellipsis of the last question
+DESCRIBED_WORDS = 2  # new subject words after "this" that make it a subject of its own
 
 _STOP = frozenset(
     """a an the and or of in on for to with by from at as is are was were be been being do does did done
@@ -239,15 +241,25 @@ def points_back(question: str, said: set[str] = frozenset()) -> bool:
 
 
 def _describes_own(phrase: str, said: set[str]) -> bool:
-    """"this bi-granular document representation approach", "this flow-to-depth layer": a
-    demonstrative whose noun phrase names at least DESCRIBED_WORDS subject words the last turn did
-    not say introduces its own subject ("this approach", "this retrieval engine" after one do not)."""
-    m = re.match(r"(this|these)\s+((?:[\w-]+\s+){0,4}?[\w-]+)(?=\s+(?:%s|%s|to|of|on|in|for|with)\b|\s*[?.,]|$)"
-                 % (_AUX_WORDS, "use|uses|work|works|keep|keeps|estimate|estimates|need|needs|handle|handles"),
-                 phrase, re.I)
-    if not m:
+    """"this bi-granular document representation approach keep …", "this flow-to-depth layer estimate
+    …": a demonstrative opening a noun phrase that is the subject of its clause (its verb or an
+    auxiliary follows it) and names at least DESCRIBED_WORDS subject words the last turn did not
+    say introduces its own subject. "this approach", "this retrieval engine" after one, "this method
+    beat X on …", "can this handle …?", "is this faster than …?" do not."""
+    words = _WORD.findall(phrase)
+    if not words or words[0].lower() not in ("this", "these"):
         return False
-    return len([w for w in subject_words(m.group(2)) if _stem_word(w) not in said]) >= DESCRIBED_WORDS
+    noun_phrase = []
+    for w in words[1:6]:
+        if w.lower() in _SUBJECT_VERBS or re.fullmatch(_AUX_WORDS, w, re.I):
+            break  # the phrase's verb: what came before is its subject
+        if w.lower() in _STOP:
+            return False  # a preposition or "than": not a subject followed by its verb
+        noun_phrase.append(w)
+    else:
+        return False  # no verb within five words
+    return len([w for w in noun_phrase if _stem_word(w) not in said and _stem_word(w) not in _GENERIC]) \
+        >= DESCRIBED_WORDS
 
 
 def _asks_anew(rest: str, said: set[str]) -> bool:
@@ -272,6 +284,14 @@ def _asks_anew(rest: str, said: set[str]) -> bool:
     return len([w for w in subject_words(rest) if _stem_word(w) not in said]) >= 2
 
 
+_NOT_NAMES = frozenset("i thanks thank please ok okay now well so hi hey great cool sure nice wait right".split())
+
+
+def _capitalised_name(word: str) -> bool:
+    """A capitalised word after an opener that may name something ("Shortformer"), not "I", "Thanks"."""
+    return word[:1].isupper() and word.lower() not in _STOP and word.lower() not in _NOT_NAMES and len(word) > 3
+
+
 def _opens_on_topic(rest: str, said: set[str]) -> bool:
     """What follows an opener starts with a new topic, then asks about it: "TAPE — how does it …?",
     "the REASON architecture for 6G, how many …?" (a name not said in the last turn, capitalised words
@@ -282,9 +302,9 @@ def _opens_on_topic(rest: str, said: set[str]) -> bool:
     if not topic or not _ASKS.search(rest[topic.end():]):
         return False
     words = [w.strip("()") for w in _WORD.findall(topic.group("phrase"))]
-    if words[0].lower() in _SETTING_WORDS:  # "and on COCO and Flickr30k, how much does it gain?": a setting
+    if not words or words[0].lower() in _SETTING_WORDS:  # "and on COCO and Flickr30k, how much does it gain?"
         return False
-    new_names = [w for w in words if (_is_name(w) or w[:1].isupper()) and _stem_word(w) not in said]
+    new_names = [w for w in words if (_is_name(w) or _capitalised_name(w)) and _stem_word(w) not in said]
     if not topic.group("lead"):
         return bool(new_names)
     new_words = [w for w in subject_words(topic.group("phrase")) if _stem_word(w.strip("()")) not in said]

@@ -48,9 +48,8 @@ NO_NUMBER_PENALTY = 0.75  # support multiplier for a number-less sentence when a
 # https://github.com/…/CodeT5") says nothing about the work; it matches a question through the name in
 # its URL. Unless the question asks where the code is, it weighs this much of its support.
 POINTER_PENALTY = 0.5
-_POINTER = re.compile(r"https?\s*:\s*/\s*/|\bgithub\b|\b(code|data|models?|implementation|dataset|weights)\b[^.]{0,40}"
-                      r"\b(is|are|will be|has been|have been)\s+(made\s+)?(publicly\s+|freely\s+|openly\s+)?"
-                      r"(available|released|open[- ]sourced)\b", re.I)
+_POINTER = re.compile(r"https?\s*:\s*/\s*/|\bgithub\b|\b(?:code|implementation|source)\b[^.]{0,40}\b(?:available|released|"
+                      r"open[- ]sourced)\b", re.I)
 _ASKS_POINTER = re.compile(r"\b(code|github|available|availability|release[sd]?|open[- ]source[sd]?|implementation|"
                            r"url|link|website|download|repository|repo)\b", re.I)
 # --- the quote rule (`quote_rule`)

@@ -184,10 +184,11 @@ class ExtractiveAnswerer:
         score = self.answerability(judged, hits)
         threshold = threshold_for(judged)
         if score < threshold:
-            if (names_title(judged, hits[0].title) and not asks_which_paper(judged)
-                    and states_detail(self.scorer, judged, hits[0])):
+            if (context in (None, question) and names_title(question, hits[0].title) and not asks_which_paper(question)
+                    and states_detail(self.scorer, question, hits[0])):
                 # the question calls the first paper by its name: the subject is in the index, and
-                # whether its abstract gives the detail asked is for the near-miss checks to say
+                # whether its abstract gives the detail asked is for the near-miss checks to say (not
+                # for a follow-up: its condensed form carries the last paper's title by construction)
                 return Decision(False, score, "the question names the first paper")
             if counts_asked(f"{hits[0].title}. {hits[0].abstract}", judged):
                 # retrieval's first paper states a number of the very thing asked ("3.1 trillion tokens"

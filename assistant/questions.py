@@ -56,7 +56,7 @@ _PAPER_NOUN = re.compile(r"\s+(?:(?:is|are)\s+the\s+)?(?:papers?|works?|stud(?:y
 _ALL_OF_THEM = re.compile(r"\b(list|name|give|show)\s+(me\s+)?(them\s+)?all\b|"
                           r"\ball\s+(the\s+)?(papers|works|studies|articles)\b|\bevery\s+(paper|work|study|article)\b", re.I)
 _MULTI = re.compile(r"\b(which|what|list|name|any)\b(\s+[\w-]+){0,3}?\s+(papers|works|studies|articles|publications)\b|"
-                    r"^\s*(?:are\s+there\s+)?(?:any\s+)?(?:papers|works|studies|articles)\s+(?:on|about|that|which|where|"
+                    r"^\s*(?:are\s+there\s+)?(?:any\s+)?(?:papers|studies|articles)\s+(?:on|about|that|which|where|"
                     r"for|using|doing)\b", re.I)
 _QUESTION_START = re.compile(
     rf"^\s*(?:{_WH}|is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|list|name|"
@@ -337,6 +337,9 @@ def names_title(question: str, title: str) -> bool:
     return bool(set(names(question)) & set(names(title)))
 
 
+_SETTING_NAME = re.compile(r"\b(?:on|in|than|over|against|versus|vs\.?|with|from)\s+(?:the\s+)?\S+", re.I)
+
+
 def named_paper(question: str, hits: list) -> int | None:
     """The hit the question calls by its own name ("The small ELECTRA model that beat GPT on GLUE —
     how long was it trained?" and "ELECTRA: Pre-training Text Encoders …"), when exactly one hit's
@@ -344,7 +347,8 @@ def named_paper(question: str, hits: list) -> int | None:
     several (a name there is what the answer relates to, not the answer)."""
     if asks_which_paper(question) or asks_for_several(question):
         return None
-    asked = set(names(question))
+    # not a benchmark or rival named as a setting ("score on GLUE", "faster than FlashAttention")
+    asked = set(names(_SETTING_NAME.sub(" ", question)))
     called = [i for i, h in enumerate(hits)
               if (own := short_name(h.title, split_sentences(h.abstract))) and asked & set(names(own))]
     return called[0] if len(called) == 1 else None

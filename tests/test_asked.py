@@ -200,3 +200,10 @@ def test_the_long_form_of_a_name_the_question_uses_is_no_other_thing():
     nsd = hit(8, "Aligned with LLM", "We trained an encoding model named the LLM-Visual Encoding Model (LLM-VEM) on "
               "the Natural Scenes Dataset.")
     assert "natural" in names_other_things(nsd, q) or "nsd" in names_other_things(nsd, q)
+
+
+def test_benchmarks_named_after_experiments_on_count():
+    from assistant.asked import names_other_things
+
+    foo = hit(9, "FooNet", "We propose FooNet. Experiments on ImageNet and COCO show gains over ResNet.")
+    assert {"imagenet", "coco"} <= names_other_things(foo, "Which benchmarks is FooNet evaluated on?")

@@ -109,6 +109,15 @@ def test_follow_up_decisions_on_the_tenth_pairs_set():
     ("And in the paper on training LLMs over neurally compressed text, why does arithmetic coding fail?", False),
     ("what about the paper on scaling diffusion models for depth estimation?", False),
     ("what about the results on ImageNet?", True),
+    # found in review: punctuation, "I", "Thanks" and a "this" that is a pronoun or compared are no new topic
+    ("Also..., how fast is it?", True),
+    ("and (...), what is it?", True),
+    ("And I wonder, does it also work on video?", True),
+    ("And Thanks - how fast is it?", True),
+    ("Does this method beat selective context on long documents?", True),
+    ("Can this handle multilingual code generation?", True),
+    ("Is this faster than FlashAttention kernels?", True),
+    ("Works on ImageNet too?", True),
 ])
 def test_a_question_naming_its_own_subject_in_other_ways_is_new(question, follow_up):
     from assistant.conversation import is_follow_up

@@ -168,6 +168,8 @@ def test_named_paper_is_the_one_hit_the_question_calls_by_its_own_name():
     assert named_paper("How long was the small ELECTRA model trained?", hits) == 1
     assert named_paper("Which paper beats ELECTRA on GLUE?", hits) is None  # a rival of the paper asked for
     assert named_paper("How long was the small model trained?", hits) is None
+    glue = hits + [hit(3, "GLUE: A Multi-Task Benchmark", "We introduce the GLUE benchmark.")]
+    assert named_paper("How does the 34B model score on GLUE?", glue) is None  # a benchmark asked on, no subject
 
 
 def test_the_paper_stating_the_measure_asked_answers_before_a_closer_one(sample_assistant):
