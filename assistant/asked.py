@@ -247,7 +247,7 @@ def states_detail(scorer: EvidenceScorer, question: str, hit: Hit) -> bool:
     given = term_sets([" ".join([hit.title] + names(question) + sorted(numbers(question)))])[0]
     detail = set(scorer.terms(question)) - given
     sentences = split_sentences(hit.abstract)
-    if wants_quantity(question) or answer_type(question) == QUANTITY:
+    if wants_quantity(question):
         return any(number_near(s, question, detail) for s in sentences)
     return bool(detail) and any(detail & t for t in term_sets(sentences))
 

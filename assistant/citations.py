@@ -157,6 +157,7 @@ class _Checker:
 
     def __post_init__(self) -> None:
         self.abstracts = [split_sentences(h.abstract) for h in self.hits]
+        self.short_names = [short_name(h.title, a) for h, a in zip(self.hits, self.abstracts)]
 
     def is_claim(self, text: str) -> bool:
         """A sentence that states something (as opposed to "Sure!", "Here is what they say:" or
@@ -193,10 +194,10 @@ class _Checker:
         support = self.supports(claim)
         kept = [n for n in cited if support[n - 1][0] >= self.min_support]
         better = self.better_source(kept, support)
-        if better and self.misattributed(claim, better):
+        if better and (about := self.misattributed(claim, better)):
             # it is about the paper it cites: kept there when that one supports it in its own right
             if support[kept[0] - 1][0] < REPAIR_SUPPORT_MIN:
-                return self.remove_misattributed(claim, better)
+                return self.remove_misattributed(claim, about, better)
             better = None
         if better:
             self.warnings.append(f"re-cited “{_short(claim)}” from [{kept[0]}] to [{better}] "
@@ -216,8 +217,8 @@ class _Checker:
             self.warnings.append(f"removed a sentence no source supports: “{_short(claim, 100)}”")
             self.removed += 1
             return None
-        if self.misattributed(claim, targets[0]):
-            return self.remove_misattributed(claim, targets[0])
+        if about := self.misattributed(claim, targets[0]):
+            return self.remove_misattributed(claim, about, targets[0])
         names = " and ".join(f"[{n}] “{_short(self.hits[n - 1].title, 60)}”" for n in targets)
         if cited:
             was = "".join(f"[{n}]" for n in cited)
@@ -234,15 +235,15 @@ class _Checker:
         paper with another's work."""
         supporting = f"{self.hits[n - 1].title} {self.hits[n - 1].abstract}".lower()
         opening = " ".join(claim.split()[:SUBJECT_WORDS])
-        for i, hit in enumerate(self.hits, start=1):
-            name = short_name(hit.title, self.abstracts[i - 1]) if i != n else None
-            if name and names(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?![\w-])", opening, re.I) \
+        for i, name in enumerate(self.short_names, start=1):
+            if i != n and name and names(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?![\w-])", opening, re.I) \
                     and name.lower() not in supporting:
                 return name
         return None
 
-    def remove_misattributed(self, claim: str, n: int) -> None:
-        self.warnings.append(f"removed “{_short(claim)}”: it is about {self.misattributed(claim, n)}, but what it says "
+    def remove_misattributed(self, claim: str, about: str, n: int) -> None:
+        """Drop `claim`, about paper `about` but said by source [n] only, with a warning."""
+        self.warnings.append(f"removed “{_short(claim)}”: it is about {about}, but what it says "
                              f"is from [{n}] “{_short(self.hits[n - 1].title, 60)}”")
         self.removed += 1
         return None

@@ -12,6 +12,7 @@ answerability exception (`counts_asked`) and the LLM path's check of the asked k
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Iterator
 
 from .questions import MEASURE_NOUNS, MEASURE_QUALIFIER, facets, number_matches, numbers, stem, wants_quantity
@@ -112,18 +113,31 @@ def counts_asked(text: str, question: str) -> bool:
     return False
 
 
+_WORD = re.compile(r"[a-z][a-z0-9-]*")
+
+
+def _word_spans(text: str) -> list[tuple[int, str]]:
+    """The words of `text`, lower-cased, each with where it starts."""
+    return [(w.start(), w.group(0)) for w in _WORD.finditer(text.lower())]
+
+
+def _around(spans: list[tuple[int, str]], at: int) -> range:
+    """Indices of the words within MEASURE_WINDOW words of the character position `at`."""
+    i = bisect_left(spans, at, key=lambda span: span[0])
+    return range(max(0, i - MEASURE_WINDOW), min(len(spans), i + MEASURE_WINDOW))
+
+
 def _measures(text: str, part: str, question: str) -> bool:
     """`measures_asked` for one part of `question`."""
     asked, ratios = _measured(part)
     if not asked:
         return _states_number(text)
-    q_stems = {stem(w) for w in re.findall(r"[a-z][a-z0-9-]*", question.lower())}
-    words = [(w.start(), stem(w.group(0))) for w in re.finditer(r"[a-z][a-z0-9-]*", text.lower())]
+    q_stems = {stem(w) for w in _WORD.findall(question.lower())}
+    spans = _word_spans(text)
     for m, unit in _new_numbers(text, question):
         if unit and stem(unit) in q_stems:
             return True
-        at = sum(1 for start, _ in words if start < m.start())
-        if set(asked) & {near for _, near in words[max(0, at - MEASURE_WINDOW): at + MEASURE_WINDOW]}:
+        if set(asked) & {stem(spans[i][1]) for i in _around(spans, m.start())}:
             return True
         percent = m.group(0)[-1] == "%" or unit in _PERCENT_UNITS
         factor = m.group(0)[-1] in "x×" or unit in _FACTOR_UNITS
@@ -141,11 +155,10 @@ def number_near(text: str, question: str, terms: set[str]) -> bool:
     from .evidence import term_sets
 
     named = {w for part in facets(question) for w in _measured(part)[0]}
-    spans = [(w.start(), w.group(0)) for w in re.finditer(r"[a-z][a-z0-9-]*", text.lower())]
+    spans = _word_spans(text)
     words = term_sets([w for _, w in spans])
     for m, _unit in _new_numbers(text, question):
-        at = sum(1 for start, _ in spans if start < m.start())
-        window = range(max(0, at - MEASURE_WINDOW), min(len(spans), at + MEASURE_WINDOW))
+        window = _around(spans, m.start())
         if named and named & {stem(spans[i][1]) for i in window}:
             return True
         if not named and terms & set().union(*(words[i] for i in window)):
