@@ -28,11 +28,12 @@ from .questions import (
     facets,
     finding_strength,
     has_number,
-    names_title,
     introduces_name,
     is_claim,
     is_topic_query,
+    named_paper,
     names,
+    names_title,
     own_name,
     short_name,
     states_contribution,
@@ -207,6 +208,8 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: list[Hit], context: str | None = None, focus: int = 0) -> Answer:
         """`context` is the standalone form of a follow-up; it decides answerability. The first
         `focus` hits are the papers a follow-up is about: the answer comes from them."""
+        if named_paper(question, hits) == 0:  # "What CIFAR-10 accuracy does Convolution Aware Initialization get?"
+            focus = max(focus, 1)  # the answer comes from the paper it calls by name, or it is refused
         evidence = self.scorer.score(question, hits)
         by_paper = group_by_paper(evidence)  # each paper's sentences as scored: what chooses the paper
         paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}

@@ -39,6 +39,8 @@ _UNITLESS = frozenset("""on in of for at across over with from by to than and or
 _RANGE_END = re.compile(r"^[-–]\d[\d.,]*[kmbtx×%]?\\?%?$")
 _PERCENT_UNITS = frozenset("percent percentage pp points point".split())
 _FACTOR_UNITS = frozenset("times fold".split())
+_ASKS_FACTOR = re.compile(r"\b(?:what|which)\s+factor\b|\bhow\s+many\s+(?:times|fold)\b|\bhow\s+many-fold\b", re.I)
+_FACTOR_OF = re.compile(r"\bfactor\s+of\s+(?:about\s+|around\s+|up\s+to\s+|roughly\s+)?$", re.I)
 # measures a factor ("3x") may give; scores and shares ("what accuracy", "how much of the compute") it does not
 _FACTOR_NOUNS = r"rate|gain|gains|speed-?up|improvement|improvements|reduction|increase|decrease"
 MEASURE_WINDOW = 6  # words either side of a number in which the asked measure may be named
@@ -59,6 +61,11 @@ def _measured(question: str) -> tuple[list[str], str]:
     words = words[-1:]  # the measure itself ("LoRA rank" → rank, "average score" → score), not what it qualifies
     factor = m.group("measure") and re.search(rf"\b({_FACTOR_NOUNS})$", m.group("measure"), re.I)
     return words, "percent factor" if factor else "percent"
+
+
+def _is_factor(text: str, m: re.Match, unit: str | None) -> bool:
+    """The number `m` of `text` is a factor: "4x", "3×", "3 times", "10-fold", "a factor of 4"."""
+    return m.group(0)[-1] in "x×" or unit in _FACTOR_UNITS or bool(_FACTOR_OF.search(text, 0, m.start()))
 
 
 def _unit(text: str, end: int) -> str | None:
@@ -93,19 +100,33 @@ def _states_number(text: str) -> bool:
     return any(not _enumeration(text, m) for m in number_matches(text))
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_CITED_BY = re.compile(r"(?:et\s+al\.?|[A-Z][A-Za-z-]+),?\s*$")  # "(Mishkin & Matas, 2015)", "He et al. 2016"
+
+
+def _cited_year(text: str, m: re.Match) -> bool:
+    """The number `m` of `text` is the year of a reference: "(Mishkin & Matas, 2015)", "et al., 2016;"."""
+    return (_YEAR.fullmatch(m.group(0)) is not None and text[m.end():m.end() + 1] in (")", "]", ";", ",")
+            and _CITED_BY.search(text[max(0, m.start() - 40):m.start()]) is not None)
+
+
 def _new_numbers(text: str, question: str) -> Iterator[tuple[re.Match, str | None]]:
     """The numbers of `text` the question does not state, each with the word it counts (`_unit`)."""
     given = numbers(question)
     for m in number_matches(text):
-        if m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum() or _enumeration(text, m):
-            continue  # "the 43B GPT model" of the question itself; a cut number ("19." of "19.2times")
+        if (m.group(0).rstrip(".,").lower() in given or text[m.end():m.end() + 1].isalnum() or _enumeration(text, m)
+                or _cited_year(text, m)):
+            continue  # "the 43B GPT model" of the question itself; a cut number ("19." of "19.2times"); a reference
         yield m, _unit(text, m.end())
 
 
 def counts_asked(text: str, question: str) -> bool:
     """Whether `text` states a number of exactly what the question names as its measure: "3.1
     trillion tokens" for "how many tokens …", "560 million parameters" for "how many parameters"
-    (the counted word is one of the measure's words; a number merely near them does not count)."""
+    (the counted word is one of the measure's words; a number merely near them does not count), or a
+    factor ("4x", "3 times", "a factor of 4") for "by what factor …?"."""
+    if _ASKS_FACTOR.search(question) and any(_is_factor(text, m, unit) for m, unit in _new_numbers(text, question)):
+        return True
     for part in facets(question):
         asked, _ratios = _measured(part)
         if asked and any(unit and stem(unit) in asked for _m, unit in _new_numbers(text, question)):

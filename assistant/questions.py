@@ -38,7 +38,7 @@ _OWN_NAME_NOUNS = {
 _OTHER_NAME_NOUNS = {
     "benchmark", "dataset", "metric", "loss", "objective", "task", "language", "corpus", "corpora", "baseline",
     "encoder", "decoder", "tokenizer", "optimizer", "measure", "component", "backbone", "competition", "challenge",
-    "dialect",
+    "dialect", "llm",
 }
 _NAME_NOUNS = "|".join(sorted(_OWN_NAME_NOUNS | _OTHER_NAME_NOUNS))
 _ASKS_NAME = re.compile(
@@ -132,9 +132,25 @@ def _name_asked(question: str) -> re.Match | None:
     return None
 
 
+# "name of the approach that lets a model choose how many layers to run": after the name asked, a
+# relative clause describes what is named; a quantity in it is not what the question asks
+_DESCRIBING = re.compile(r"\b(that|which|who|whose|where|to)\b", re.I)
+
+
+def _quantity_asked(question: str) -> re.Match | None:
+    """Where `question` asks for a quantity: the first match of _QUANTITY, unless a name is asked
+    before it and the quantity is in a clause describing what is named."""
+    m = _QUANTITY.search(question)
+    if m:
+        name = _name_asked(question)
+        if name and name.end() <= m.start() and _DESCRIBING.search(question, name.end(), m.start()):
+            return None
+    return m
+
+
 def answer_type(question: str) -> str | None:
     """QUANTITY, NAME or None (anything: a description, a yes/no, a reason, which paper)."""
-    if _QUANTITY.search(question):
+    if _quantity_asked(question):
         return QUANTITY
     if _name_asked(question):
         return NAME
@@ -169,7 +185,7 @@ def asks_which_paper(question: str) -> bool:
 
 
 def wants_quantity(question: str) -> bool:
-    return bool(_QUANTITY.search(question))
+    return bool(_quantity_asked(question))
 
 
 def asks_for_several(question: str) -> bool:
@@ -333,11 +349,23 @@ def short_name(title: str, sentences: list[str]) -> str | None:
 
 def names_title(question: str, title: str) -> bool:
     """The question calls a paper by a name its title carries ("What score did NV-Embed reach …?"
-    and "NV-Embed: Improved Techniques …"): that paper is what it asks about."""
-    return bool(set(names(question)) & set(names(title)))
+    and "NV-Embed: Improved Techniques …"), or by its title ("What CIFAR-10 accuracy does
+    Convolution Aware Initialization get?"): that paper is what it asks about."""
+    return bool(set(names(question)) & set(names(title))) or writes_title(question, title)
+
+
+def writes_title(question: str, title: str) -> bool:
+    """The question writes the paper's title (before any colon), of at least two words, as the title
+    does, capitals and all: "Convolution Aware Initialization", "Go Wider Instead of Deeper"."""
+    head = title.split(":")[0].strip()
+    return (len(head.split()) >= 2 and any(c.isupper() for c in head)
+            and re.search(rf"(?<!\w){re.escape(head)}(?!\w)", question) is not None)
 
 
 _SETTING_NAME = re.compile(r"\b(?:on|in|than|over|against|versus|vs\.?|with|from)\s+(?:the\s+)?\S+", re.I)
+
+
+_DIMENSION = re.compile(r"\d+[A-Za-z]{0,2}")  # "3D", "7B", "4K": what a title is about, not its name
 
 
 def named_paper(question: str, hits: list) -> int | None:
@@ -350,7 +378,9 @@ def named_paper(question: str, hits: list) -> int | None:
     # not a benchmark or rival named as a setting ("score on GLUE", "faster than FlashAttention")
     asked = set(names(_SETTING_NAME.sub(" ", question)))
     called = [i for i, h in enumerate(hits)
-              if (own := short_name(h.title, split_sentences(h.abstract))) and asked & set(names(own))]
+              if ((own := short_name(h.title, split_sentences(h.abstract))) and not _DIMENSION.fullmatch(own)
+                  and asked & set(names(own)))
+              or writes_title(question, h.title)]
     return called[0] if len(called) == 1 else None
 
 

@@ -48,6 +48,16 @@ def test_quantity_not_stated_is_refused(sample_assistant):
     assert answer.refused, answer.text
 
 
+def test_a_paper_called_by_its_title_answers_or_the_question_is_refused(sample_assistant):
+    # the abstract claims a new state of the art on CIFAR10 and gives no figure (nor may a neighbour's
+    # "higher final accuracies", nor the year of a reference "(Mishkin & Matas, 2015)", answer it)
+    answer = sample_assistant.ask("What CIFAR-10 accuracy does Convolution Aware Initialization get?")
+    assert answer.refused, answer.text
+    answer = sample_assistant.ask("By what factor could the segmented-sequence training trick stretch a "
+                                  "pretrained LM's context window?")
+    assert not answer.refused and "4x" in answer.text, answer.text
+
+
 def test_listing_question_lists_several_papers(sample_assistant):
     answer = sample_assistant.ask("Which papers train a hypernetwork to predict embeddings for tokens that were not "
                                   "in the original vocabulary?")

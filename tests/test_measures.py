@@ -118,3 +118,22 @@ def test_what_x_size_asks_for_a_number_of_x():
                               "in logit computation.", q)
     assert measures_asked("We use a shared codebook of 1024 embedding vectors.", q)
     assert measures_asked("It has 7B parameters.", "What size is the model?")
+
+
+def test_a_factor_asked_is_counted_by_a_factor_stated():
+    from assistant.measures import counts_asked
+
+    q = "By what factor could the training trick stretch a pretrained LM's context window?"
+    assert counts_asked("Our method can extend input contexts by a factor of 4x while improving perplexity.", q)
+    assert counts_asked("It extends the context 4 times.", q)
+    assert counts_asked("It extends contexts by a factor of 4.", q)
+    assert not counts_asked("We train on 8 GPUs.", q)
+
+
+def test_the_year_of_a_reference_is_no_quantity():
+    from assistant.measures import measures_asked
+
+    q = "What CIFAR-10 accuracy does it get?"
+    assert not measures_asked("Initialization matters (Mishkin & Matas, 2015).", q)
+    assert not measures_asked("The scheme of He et al., 2016; was widely adopted.", q)
+    assert measures_asked("It reaches 95.2 on CIFAR-10.", q)

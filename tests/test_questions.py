@@ -15,6 +15,7 @@ from assistant.questions import (
     names,
     own_name,
     states_new_number,
+    wants_quantity,
 )
 from ingest.side_index import tokenize
 
@@ -153,3 +154,34 @@ def test_list_and_name_questions_in_their_shorter_forms():
     assert not asks_for_several("Papers are rarely this short?")
     assert answer_type("What's the tuning-free fix that adds a temperature to the softmax?") == NAME
     assert answer_type("what is the accuracy on GLUE?") != NAME
+
+
+def test_a_quantity_in_a_clause_describing_the_named_thing_is_not_asked():
+    q = ("name of the approach that lets a segmentation model choose, per input image, how many encoder layers "
+         "to run?")
+    assert answer_type(q) == NAME and not wants_quantity(q)
+    assert answer_type("How many encoder layers does the approach run?") == QUANTITY
+    assert answer_type("Which benchmark, and how many examples does it hold?") == QUANTITY  # asked in its own clause
+
+
+def test_a_question_calls_a_paper_by_its_title_or_name_not_by_a_dimension():
+    from assistant.questions import named_paper, names_title, writes_title
+    from assistant.retrieval import Hit
+
+    def hit(title, abstract=""):
+        return Hit(title, title, abstract, 0.0, None, [], None, [], "")
+
+    q = "What CIFAR-10 accuracy does Convolution Aware Initialization get?"
+    assert writes_title(q, "Convolution Aware Initialization") and names_title(q, "Convolution Aware Initialization")
+    assert not writes_title("what does convolution aware initialization do?", "Convolution Aware Initialization: X")
+    hits = [hit("Mimetic Initialization of Self-Attention Layers"), hit("Convolution Aware Initialization")]
+    assert named_paper(q, hits) == 1
+    # "3D" of "Learning 3D Representations …" is what the paper is about, not its name
+    q3d = "What approach brings BERT-style masked pretraining to convnets by treating pixels like a 3D point cloud?"
+    assert named_paper(q3d, [hit("Designing BERT for Convolutional Networks"),
+                             hit("Learning 3D Representations from 2D Pre-trained Models",
+                                 "We propose to learn 3D representations from 2D pre-trained models.")]) is None
+
+
+def test_which_llms_asks_for_other_names():
+    assert asked_kind("Which specific open-weight LLMs was AweDist evaluated on?") == "llm"
