@@ -57,6 +57,21 @@ class Assistant:
         return self._index
 
     @property
+    def location(self) -> str:
+        """Where the index is (its directory, or the server and collection), without opening it."""
+        if self._index is not None:
+            return self._index.location
+        if self.settings.chroma_url:
+            return f"{self.settings.chroma_url} (collection {self.settings.collection})"
+        return str(self.settings.index_dir)
+
+    def _missing(self) -> bool:
+        """True while the embedded index directory does not exist: reading it creates nothing."""
+        from ingest.store import index_missing
+
+        return self._index is None and index_missing(self.settings)
+
+    @property
     def retriever(self) -> HybridRetriever:
         if self._retriever is None:
             self._retriever = HybridRetriever(self.index)
@@ -71,10 +86,14 @@ class Assistant:
         (a ValueError and a TypeError) before the index is opened.
         """
         query, k, filters = check_text("query", query, blank_ok=True), check_k(k), SearchFilters.coerce(filters)
+        if self._missing():
+            return []
         return self.retriever.search(query, k=k, filters=filters)
 
     def is_empty(self) -> bool:
         """True when the index holds no papers yet (read fresh, so another process's ingest counts)."""
+        if self._missing():
+            return True
         self.index.refresh()
         return not len(self.index.side.table)
 
@@ -145,7 +164,7 @@ class Assistant:
         standalone = self._standalone(question, turns, client, warnings) if previous else question
         hits = self.search(standalone, k=k, filters=filters)
         if not hits and self.is_empty():
-            text = empty_index_message(self.settings, self.index.location)
+            text = empty_index_message(self.settings, self.location)
             yield text
             yield Answer(question=question, text=text, refused=True, seconds=time.perf_counter() - started)
             return

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.filters import AskpapersInputError
 from ingest.records import normalise_title
 
 from .turns import Turn
@@ -29,8 +30,17 @@ class Question:
 
 
 def load_questions(path: str | Path) -> list[Question]:
+    """The questions of a JSONL file; `AskpapersInputError` naming the file (and line) when it
+    cannot be read or a line is not a question record."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:  # missing, a directory, unreadable
+        raise AskpapersInputError(f"{path}: cannot read the questions file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise AskpapersInputError(f"{path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") \
+            from None
     questions = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -41,7 +51,7 @@ def load_questions(path: str | Path) -> list[Question]:
                 history=list(d.get("history") or []),
             ))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{n}: not a question record ({exc})") from None
+            raise AskpapersInputError(f"{path}:{n}: not a question record ({exc})") from None
     return questions
 
 

@@ -294,7 +294,23 @@ def local_server(gguf: str | Path) -> LocalServer:
 
 
 def client_from_settings(settings) -> ChatClient | None:
-    """The configured chat model, or None for the offline extractive mode."""
+    """The configured chat model, or None for the offline extractive mode.
+
+    Any failure to build the client (a malformed URL such as "http://[::1", a GGUF that will
+    not load) is an `LLMError`, so the caller answers offline with one warning.
+    """
+    try:
+        return _client_from_settings(settings)
+    except LLMError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - httpx/openai/llama.cpp raise many kinds here
+        where = settings.llm_gguf or settings.llm_base_url
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise LLMError(f"cannot use the LLM at {where} ({type(exc).__name__}{': ' + first if first else ''})") \
+            from exc
+
+
+def _client_from_settings(settings) -> ChatClient | None:
     if settings.llm_gguf:
         server = local_server(settings.llm_gguf)
         return ChatClient(server.base_url, settings.llm_model or server.model, "local",

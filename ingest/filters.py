@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .errors import AskpapersInputError
 from .store import CAT_PREFIX, SRC_PREFIX
 
 DATE_HINT = "use YYYY, YYYY-MM or YYYY-MM-DD"
@@ -19,15 +20,6 @@ _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 _LIST_FIELDS = ("sources", "categories")
 _KEYS = {"sources": "sources", "source": "sources", "categories": "categories", "category": "categories",
          "date_from": "date_from", "date_to": "date_to"}
-
-
-class AskpapersInputError(ValueError, TypeError):
-    """A bad argument from a caller (CLI flag, API argument, page control): one-line message.
-
-    It is both a ValueError and a TypeError, so code that catches either (the usual Python
-    conventions for bad values and bad types) catches it. Exported as `assistant.AskpapersInputError`;
-    it lives here because the index half (`ingest`) must not import `assistant`.
-    """
 
 
 class FilterError(AskpapersInputError):

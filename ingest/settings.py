@@ -1,17 +1,24 @@
 """The one settings object: defaults < `.env` < environment (ASKPAPERS_*) < CLI flags.
 
-Nothing else in askpapers reads `os.environ` for configuration.
+Nothing else in askpapers reads `os.environ` for configuration. A bad value raises
+`SettingError` (an `AskpapersInputError`) naming the setting as it was given and the value:
+"ASKPAPERS_TOP_K: must be ≥ 1 (got -3)". Paths are expanded (`~`) here, once, so Chroma, the
+side index and the locks all use the same directory.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from .errors import SettingError
 
 DEFAULT_COLLECTION = "askpapers"
+_COLLECTION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._-]{1,510})[a-zA-Z0-9]")
 
 
 def _default_index_dir() -> Path:
@@ -85,9 +92,10 @@ class Settings(BaseSettings):
     retrieval_feedback_term_weight: float = Field(
         0.5, ge=0, description="Weight of the best added term (the others in proportion to their own weight)."
     )
-    retrieval_rerankers: list[str] = Field(
+    retrieval_rerankers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Rerankers applied in order to the top hits (names in assistant/retrieve/registry.py).",
+        description="Rerankers applied in order to the top hits (names in assistant/retrieve/registry.py); "
+                    "in the environment a comma-separated list or a JSON list.",
     )
     retrieval_rerank_depth: int = Field(20, ge=1, description="Hits handed to the rerankers (at least k).")
 
@@ -153,6 +161,49 @@ class Settings(BaseSettings):
         description="API key for embed_base_url.",
     )
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _setting_error(exc, given=values) from None
+        except SettingsError as exc:  # a value pydantic-settings could not even decode
+            field = (re.findall(r'field "(\w+)"', str(exc)) or ["?"])[0]
+            raise SettingError(_env_name(field), f"cannot be read ({exc.__cause__ or exc})", field) from None
+        except UnicodeDecodeError as exc:  # only the .env file is decoded here
+            env_file = Path(str(self.model_config.get("env_file") or ".env")).resolve()
+            raise SettingError(str(env_file), f"not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset "
+                                              f"{exc.start}); save it as UTF-8") from None
+
+    @field_validator("index_dir", "cache_dir", "llm_gguf", mode="after")
+    @classmethod
+    def _expand_user(cls, path: Path | None) -> Path | None:
+        return path.expanduser() if path is not None else None
+
+    @field_validator("collection", mode="after")
+    @classmethod
+    def _collection_name(cls, name: str) -> str:
+        # Chroma's own rule, checked here so the message says what a valid name is
+        if not _COLLECTION_NAME.fullmatch(name):
+            raise ValueError("must be a Chroma collection name: 3-512 letters, digits, '.', '_' or '-', "
+                             "starting and ending with a letter or digit")
+        return name
+
+    @field_validator("retrieval_rerankers", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        """"title-overlap,other" or '["title-overlap"]' from the environment; lists pass through."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError("must be a JSON list of names or comma-separated names") from None
+            return [name.strip() for name in text.split(",") if name.strip()]
+        return value
+
     def with_overrides(self, **overrides) -> "Settings":
         """A copy with the non-None overrides applied (CLI flags land here)."""
         values = {k: v for k, v in overrides.items() if v is not None}
@@ -171,4 +222,54 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides) -> Settings:
+    """The settings from `.env` and the environment, with the non-None overrides on top.
+
+    Raises `SettingError` (an `AskpapersInputError`) naming the setting and its value.
+    """
     return Settings().with_overrides(**overrides)
+
+
+def _env_name(field: str) -> str:
+    return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def _setting_error(exc: ValidationError, given: dict[str, Any]) -> SettingError:
+    """The first error as one line: the setting as it was given (keyword or variable) and the value."""
+    err = exc.errors(include_url=False)[0]
+    field = str(err["loc"][0]) if err["loc"] else "?"
+    name = field if field in given else _env_name(field)
+    value = err.get("input")
+    shown = value if isinstance(value, str) and value.strip() == value and value else repr(value)
+    shown = str(shown) if len(str(shown)) <= 80 else str(shown)[:77] + "..."
+    return SettingError(name, f"{_problem(err)} (got {shown})", field)
+
+
+_PROBLEMS = {
+    "greater_than_equal": "must be ≥ {ge}",
+    "greater_than": "must be > {gt}",
+    "less_than_equal": "must be ≤ {le}",
+    "less_than": "must be < {lt}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "literal_error": "must be one of {expected}",
+    "string_too_short": "must be at least {min_length} characters",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_pattern_mismatch": "must match {pattern}",
+}
+
+
+def _problem(err: dict) -> str:
+    template = _PROBLEMS.get(err["type"])
+    if template:
+        try:
+            return template.format(**err.get("ctx", {}))
+        except (KeyError, IndexError):
+            pass
+    msg = str(err.get("msg") or "invalid value").removeprefix("Value error, ").rstrip(".")
+    return msg[:1].lower() + msg[1:]

@@ -160,6 +160,7 @@ def test_an_unexpected_error_is_one_line(tmp_path, monkeypatch, capsys):
         raise RuntimeError("the shelf fell over\nwith a second line")
 
     monkeypatch.setattr(PaperIndex, "stats", boom)
+    (tmp_path / "idx").mkdir()  # an index that exists (a missing one is said without opening it)
     assert cli.main(["stats", "--index-dir", str(tmp_path / "idx")]) == 1
     err = capsys.readouterr().err
     assert err == "askpapers: unexpected error (RuntimeError): the shelf fell over (ASKPAPERS_TRACEBACK=1 shows where)\n"
@@ -193,3 +194,71 @@ def test_chat_goes_on_after_an_answer_fails(tmp_path, tiny_papers, monkeypatch, 
     out, err = capsys.readouterr()
     assert err.count("could not answer that (RuntimeError: the shelf fell over)") == 1 and "Traceback" not in err
     assert "Hypernetworks for Embedding New Tokens" in out and len(calls) == 2
+
+
+# ---------------------------------------------------------------- ordinary mistakes: one line, exit 2, nothing created
+@pytest.mark.parametrize(("env", "args", "message"), [
+    ({"ASKPAPERS_TOP_K": "-3"}, ["stats"], "ASKPAPERS_TOP_K: must be ≥ 1 (got -3)"),
+    ({"ASKPAPERS_LLM_TIMEOUT": "abc"}, ["ask", "x"], "ASKPAPERS_LLM_TIMEOUT: must be a number (got abc)"),
+    ({"ASKPAPERS_RETRIEVAL_FUSION": "bogus"}, ["search", "x"],
+     "ASKPAPERS_RETRIEVAL_FUSION: must be one of 'rrf', 'rrf-confidence' or 'score' (got bogus)"),
+    ({}, ["serve", "--port", "70000"], "--port: must be ≤ 65535 (got 70000)"),
+    ({}, ["stats", "--collection", "a"], "--collection: must be a Chroma collection name: 3-512 letters"),
+    ({}, ["eval", "nosuch.jsonl"], "nosuch.jsonl: cannot read the questions file (No such file or directory)"),
+    ({}, ["search", ""], "query: must not be empty"),
+])
+def test_bad_settings_and_arguments_are_one_line_and_exit_2(tmp_path, monkeypatch, capsys, env, args, message):
+    from assistant import cli
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([*args, "--index-dir", str(tmp_path / "idx")]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"askpapers: error: {message}") and len(err.splitlines()) == 1, err
+    assert "unexpected" not in err and out == ""
+    assert not (tmp_path / "idx").exists()
+
+
+def test_an_index_dir_that_cannot_be_one_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, tiny_papers):
+    from assistant import cli
+
+    afile, papers = tmp_path / "afile", write_jsonl(tmp_path / "p.jsonl", tiny_papers)
+    afile.write_text("not an index\n")
+    for args in (["ingest", str(papers), "--no-progress"], ["ask", "x"], ["stats"], ["search", "x"]):
+        assert cli.main([*args, "--index-dir", str(afile)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"askpapers: error: the index directory {afile} is a file, not a directory; give a directory " \
+                      "(--index-dir / ASKPAPERS_INDEX_DIR)\n"
+    assert cli.main(["ingest", str(papers), "--no-progress", "--index-dir", "/proc/askx"]) == 2
+    assert capsys.readouterr().err.startswith("askpapers: error: cannot create the index directory /proc/askx: ")
+    assert cli.main(["eval", str(tmp_path), "--index-dir", str(tmp_path / "idx")]) == 2
+    assert "cannot read the questions file (Is a directory)" in capsys.readouterr().err
+
+
+def test_reading_a_missing_index_creates_nothing(tmp_path, capsys):
+    from assistant import Assistant, cli
+
+    idx = tmp_path / "nope"
+    line = f"No papers in the index at {idx} yet: run `askpapers ingest PATH --index-dir {idx}`\n"
+    for args, code in ((["ask", "x"], 1), (["search", "x"], 1), (["table", "x"], 1), (["papers"], 1),
+                       (["remove", "arxiv:1"], 1), (["stats"], 0)):
+        assert cli.main([*args, "--index-dir", str(idx)]) == code
+        out, err = capsys.readouterr()
+        assert (err if code else out) == line, args
+    assert cli.main(["stats", "--json", "--index-dir", str(idx)]) == 0
+    assert json.loads(capsys.readouterr().out)["papers_total"] == 0
+    a = Assistant(index_dir=idx)
+    assert a.search("x") == [] and a.is_empty() and a.ask("x").refused
+    assert not idx.exists()
+
+
+def test_json_is_offered_only_where_it_is_what_it_says():
+    from assistant.cli import build_parser
+
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["chat", "--json"])  # chat prints a conversation, not JSON
+    papers = run("papers", "--help").stdout
+    assert "JSON Lines" in " ".join(papers.split()) and "last line" not in papers
+    assert "one JSON object on the last line" in " ".join(run("stats", "--help").stdout.split())

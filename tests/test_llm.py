@@ -119,6 +119,16 @@ def test_unreachable_server_falls_back(sample_index_dir):
     assert answer.mode == "extractive" and any("cannot reach" in w for w in answer.warnings)
 
 
+def test_a_client_that_cannot_be_built_falls_back(sample_index_dir):
+    """A malformed base URL fails inside the openai/httpx client's constructor: still the offline
+    answer plus one warning, as for every other LLM failure."""
+    url = "http://[::1"
+    answer = Assistant(index_dir=sample_index_dir, llm_base_url=url, llm_model="m", llm_retries=0).ask(QUESTION)
+    assert answer.mode == "extractive" and answer.citations and not answer.refused
+    assert len(answer.warnings) == 1 and answer.warnings[0].startswith(f"cannot use the LLM at {url} (")
+    assert answer.warnings[0].endswith(": answering offline")
+
+
 def test_follow_up_is_condensed_by_the_llm(sample_index_dir, fake):
     fake.condensed = "Which two techniques did the Deep Interest Network add to train industrial networks?"
     fake.reply = REFUSAL

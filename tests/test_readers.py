@@ -167,6 +167,34 @@ def test_headerless_page_in_one_line_layout(tmp_path):
     assert papers[0].title == "[Re] A Reproduction Study" and len(papers) == 4
 
 
+PROSE = (
+    "It was a bright cold day in April, and the clocks were striking thirteen. Winston Smith slipped "
+    "quickly through the glass doors of Victory Mansions.\n"
+    "The hallway smelt of boiled cabbage and old rag mats. At one end of it a coloured poster had been tacked "
+    "to the wall.\n"
+    "Chapter Two\n"
+    "It depicted simply an enormous face, more than a metre wide. It was the face of a man of about forty-five.\n"
+)
+RST_README = (
+    "Installation Notes\n==================\n\nRun the installer first. Then restart the machine.\n\n"
+    "Using It Daily\n--------------\n\nOpen the program. Pick a file and press the button.\n"
+)
+
+
+@pytest.mark.parametrize("name", ["LICENSE.txt", "README.txt", "prose.txt", "rst-readme.txt", "wrapped.txt"])
+def test_prose_text_is_an_unknown_layout_not_papers(tmp_path, name):
+    # an Apache LICENSE, a markdown README, free prose: no site text and no clean title/abstract
+    # pairs, so they are rejected whole instead of split into junk "papers"
+    path = {
+        "prose.txt": lambda: write(tmp_path / name, PROSE),
+        "rst-readme.txt": lambda: write(tmp_path / name, RST_README),
+        # hard-wrapped prose: the "abstracts" continue sentences of the line before
+        "wrapped.txt": lambda: write(tmp_path / name, (FIX / "LICENSE.txt").read_text()[2000:5000]),
+    }.get(name, lambda: FIX / name)()
+    err = only_error(path)
+    assert err.whole_file and "unknown layout" in err.message, err.message
+
+
 # --------------------------------------------------------------------------- arXiv CSV / JSON
 
 
@@ -238,6 +266,34 @@ def test_json_lines_with_alternate_field_names():
     assert survey.authors == ["Yi Tay", "Mostafa Dehghani", "Dara Bahri"]  # affiliation dropped
     assert survey.categories == ["cs.LG", "cs.CL"]
     assert all(p.sources == [Source("alt-columns.jsonl")] for p in papers)
+
+
+@pytest.mark.parametrize(("authors", "expected"), [
+    ("Smith, J. and Doe, A.", ["Smith, J.", "Doe, A."]),  # BibTeX's "Last, First and Last, First"
+    ("Smith, John and Doe, Jane and Roe, R.", ["Smith, John", "Doe, Jane", "Roe, R."]),
+    ("Smith, J.; Doe, A.", ["Smith, J.", "Doe, A."]),
+    ("Lovelace, Ada & Turing, Alan", ["Lovelace, Ada", "Turing, Alan"]),
+    ("Smith, J.", ["Smith, J."]),
+    ("Smith, J. and A. Doe", ["Smith, J.", "A. Doe"]),
+    ("Smith, J. et al.", ["Smith, J."]),
+    ("A. Smith, B. Doe", ["A. Smith", "B. Doe"]),  # full names separated by commas still split
+    ("A. Smith, B. Doe and C. Eff", ["A. Smith", "B. Doe", "C. Eff"]),
+    ("A. Smith, Jr., B. Doe", ["A. Smith Jr.", "B. Doe"]),
+])
+def test_author_strings_in_last_first_form_stay_whole(tmp_path, authors, expected):
+    path = write(tmp_path / "a.jsonl", json.dumps({"title": "T", "abstract": "A.", "authors": authors}) + "\n")
+    assert read_ok(path)[0].authors == expected
+
+
+def test_last_first_authors_are_two_authors_in_the_exports(tmp_path):
+    from assistant.export import bibtex, ris
+
+    path = write(tmp_path / "a.jsonl", json.dumps({"id": "2401.00001", "title": "T", "abstract": "A.",
+                                                   "authors": "Smith, J. and Doe, A."}) + "\n")
+    paper = read_ok(path)[0]
+    hit = {"paper_id": paper.paper_id, "title": paper.title, "authors": paper.authors, "sources": []}
+    assert "author = {Smith, J. and Doe, A.}" in bibtex([hit])
+    assert [line for line in ris([hit]).splitlines() if line.startswith("AU")] == ["AU  - Smith, J.", "AU  - Doe, A."]
 
 
 def test_json_list_file():
@@ -452,10 +508,29 @@ def test_non_text_title_or_abstract(tmp_path):
 
 
 def test_malformed_json_document(tmp_path):
-    err = only_error(write(tmp_path / "bad.json", '[{"title": "a", "abstract": "b"},\n {"title": }]'))
+    err = only_error(write(tmp_path / "bad.json", '[\n {"title": }, {"title": "a", "abstract": "b"}]'))
     assert err.whole_file and err.line == 2 and "malformed JSON" in err.message
+    err = only_error(write(tmp_path / "after.json", '[{"title": "a", "abstract": "b"}] trailing'))
+    assert err.whole_file and "malformed JSON" in err.message
     papers, errors = read_file(write(tmp_path / "mixed.json", '[{"title": "a", "abstract": "b"}, 3]'))
     assert len(papers) == 1 and [(e.record, e.whole_file) for e in errors] == [(2, False)]
+
+
+@pytest.mark.parametrize("tail", [
+    '{"title": "Broken", "abstract": ',  # cut off inside a record
+    '{"title": "Broken", "abstract": "cut',  # inside a string
+    '',  # right after a comma
+    '{"title": }, {"title": "After", "abstract": "Lost."}]',  # broken, not cut: what follows is lost too
+])
+def test_truncated_json_list_keeps_the_complete_records(tmp_path, tail):
+    good = [{"title": f"Good {i}", "abstract": f"Abstract {i}."} for i in (1, 2)]
+    text = "[" + ",\n ".join(json.dumps(r) for r in good) + ",\n " + tail
+    papers, errors = read_file(write(tmp_path / "cut.json", text))
+    assert [p.title for p in papers] == ["Good 1", "Good 2"]
+    assert len(errors) == 1 and not errors[0].whole_file
+    assert (errors[0].line, errors[0].record) == (3, 3)
+    assert str(errors[0]).startswith(f"askpapers: {tmp_path / 'cut.json'}:3 (record 3): malformed JSON")
+    assert "2 complete record(s) before it were read" in errors[0].message
 
 
 def test_malformed_csv_rows_keep_good_rows():

@@ -26,7 +26,7 @@ from .library import (
     cmd_serve_llm,
     cmd_stats,
 )
-from .options import filter_options, index_options
+from .options import filter_options, index_options, port_number
 from .output import (
     EXIT_BROKEN_PIPE,
     EXIT_ERROR,
@@ -83,14 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="text (default, an aligned table); csv; markdown; json (same as --json)")
     p.set_defaults(func=cmd_table)
 
-    p = sub.add_parser("chat", parents=[idx, flt], help="an interactive conversation in the terminal (follow-ups work)")
+    p = sub.add_parser("chat", parents=[index_options(json_help=None), flt], help="an interactive conversation in the terminal (follow-ups work)")
     p.add_argument("-k", type=int, default=None, help="papers shown to the answerer (default 5)")
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("serve-llm", help="serve a local GGUF model with llama.cpp (needs askpapers[local])",
                        description="Start llama.cpp's OpenAI-compatible server on 127.0.0.1 for a GGUF model.")
     p.add_argument("gguf", type=Path, help="path to a .gguf model file")
-    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--port", type=port_number, default=8081, help="port (default 8081)")
     p.set_defaults(func=cmd_serve_llm)
 
     p = sub.add_parser("serve", help="the chat page in the browser (Gradio), with cited, streaming answers",
@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", action="store_true", help="also ask every question and score the answers")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("papers", parents=[idx], help="list the indexed papers (the library)",
+    p = sub.add_parser("papers", parents=[index_options(json_help="machine-readable output: JSON Lines, "
+                                                                  "one JSON object per paper per line")], help="list the indexed papers (the library)",
                        description="List the indexed papers: title, then date, sources, categories and id. "
                                    "With --json, one JSON object per paper per line (JSON Lines).")
     p.add_argument("--source", action="append", default=[], metavar="SOURCE",

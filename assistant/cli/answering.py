@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def cmd_search(args) -> int:
-    from ..api import Assistant
+    from ..api import Assistant, check_text
 
+    check_text("query", args.query)  # a blank query is a mistake here, as for `ask` (the API returns no hits)
     assistant = Assistant(settings=settings_from(args))
     hits = assistant.search(args.query, k=args.k, filters=filters_from(args))
     empty = not hits and no_papers(assistant)
@@ -132,6 +133,8 @@ def cmd_eval(args) -> int:
 
     assistant = Assistant(settings=settings_from(args))
     questions = load_questions(args.questions)
+    if no_papers(assistant):
+        return EXIT_ERROR
     result = evaluate_retrieval(assistant, questions, k=args.k)
     if args.answers:
         from ..evaluation import evaluate_answers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .options import open_index, settings_from
+from .options import missing_index, open_index, settings_from
 from .output import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, emit_json, say
 
 
@@ -24,12 +24,14 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from ingest.store import PaperIndex
+    from ingest.store import PaperIndex, index_missing
 
     from ..api import empty_index_message
 
     settings = settings_from(args)
-    stats = PaperIndex(settings).stats()
+    if not args.json and missing_index(settings, file=sys.stdout):  # like an empty index; nothing is created
+        return EXIT_OK
+    stats = empty_stats(settings) if index_missing(settings) else PaperIndex(settings).stats()
     if args.json:
         emit_json(stats)
     elif not stats["papers_total"]:
@@ -48,11 +50,21 @@ def cmd_stats(args) -> int:
     return EXIT_OK
 
 
+def empty_stats(settings) -> dict:
+    """`stats` of an index that does not exist yet, without creating it."""
+    from ingest.store import IndexStats
+
+    return IndexStats(location=str(settings.index_dir), collection=settings.collection, papers_total=0,
+                      chunks_total=0, embed_model=None, embed_dim=None, generation=None).to_dict()
+
+
 def cmd_papers(args) -> int:
     from ..api import empty_index_message
     from ..library import list_papers
 
     index = open_index(args)
+    if index is None:
+        return EXIT_ERROR
     papers = list_papers(index, sources=args.source, categories=args.category, sort=args.sort, limit=args.limit)
     for paper in papers:
         if args.json:  # JSON Lines: one object per paper
@@ -72,7 +84,10 @@ def cmd_papers(args) -> int:
 def cmd_remove(args) -> int:
     from ..library import remove
 
-    report = remove(open_index(args), paper_ids=args.paper_ids, source=args.source)
+    index = open_index(args)
+    if index is None:
+        return EXIT_ERROR
+    report = remove(index, paper_ids=args.paper_ids, source=args.source)
     if args.json:
         emit_json(report.to_dict())
     else:
@@ -83,8 +98,8 @@ def cmd_remove(args) -> int:
 def cmd_serve(args) -> int:
     from ..web import WebError, check_binding
 
-    settings = settings_from(args)
-    host, auth = args.host or settings.host, args.auth or settings.auth
+    settings = settings_from(args)  # --host, --port and --auth land in the settings (and are checked there)
+    host, auth = settings.host, settings.auth
     try:
         check_binding(host, auth)  # refuse before the slow gradio import
     except WebError as exc:
@@ -94,7 +109,7 @@ def cmd_serve(args) -> int:
     from ..web import serve
 
     try:
-        serve(Assistant(settings=settings), host=host, port=args.port, auth=auth)
+        serve(Assistant(settings=settings), host=host, port=settings.port, auth=auth)
     except (WebError, OSError) as exc:
         say(f"askpapers serve: {exc}", file=sys.stderr)
         return EXIT_ERROR

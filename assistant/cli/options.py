@@ -9,14 +9,30 @@ from pathlib import Path
 from .output import say
 
 
-def index_options() -> argparse.ArgumentParser:
+JSON_LAST_LINE = "machine-readable output: one JSON object on the last line"
+
+
+def index_options(json_help: str | None = JSON_LAST_LINE) -> argparse.ArgumentParser:
+    """The index flags, and `--json` described as `json_help` (None: the command has no --json)."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("index")
     g.add_argument("--index-dir", type=Path, help="embedded index directory (env ASKPAPERS_INDEX_DIR)")
     g.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (env ASKPAPERS_CHROMA_URL)")
     g.add_argument("--collection", help="Chroma collection name (env ASKPAPERS_COLLECTION)")
-    p.add_argument("--json", action="store_true", help="machine-readable output: one JSON object on the last line")
+    if json_help:
+        p.add_argument("--json", action="store_true", help=json_help)
     return p
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535 (got {port})")
+    return port
 
 
 def filter_options() -> argparse.ArgumentParser:
@@ -29,11 +45,24 @@ def filter_options() -> argparse.ArgumentParser:
     return p
 
 
+# the settings a command's flags override, and the flag that names each in an error
+FLAGS = {"index_dir": "--index-dir", "chroma_url": "--chroma-url", "collection": "--collection",
+         "host": "--host", "port": "--port", "auth": "--auth"}
+
+
 def settings_from(args):
+    """The settings with the command's flags on top; a bad flag value is a `SettingError` naming the flag."""
+    from ingest.errors import SettingError
+
     from ..settings import get_settings
 
-    return get_settings(index_dir=getattr(args, "index_dir", None), chroma_url=getattr(args, "chroma_url", None),
-                        collection=getattr(args, "collection", None))
+    flags = {field: getattr(args, field, None) for field in FLAGS}
+    try:
+        return get_settings(**flags)
+    except SettingError as exc:
+        if exc.field in FLAGS and flags.get(exc.field) is not None:
+            raise exc.renamed(FLAGS[exc.field]) from None
+        raise
 
 
 def filters_from(args):
@@ -50,11 +79,26 @@ def no_papers(assistant) -> bool:
 
     if not assistant.is_empty():
         return False
-    say(empty_index_message(assistant.settings, assistant.index.location), file=sys.stderr)
+    say(empty_index_message(assistant.settings, assistant.location), file=sys.stderr)
+    return True
+
+
+def missing_index(settings, file=None) -> bool:
+    """Say that the index does not exist yet (and how to fill it) when its directory is missing;
+    True if it was. Read-only commands ask this first, so they create nothing."""
+    from ingest.store import index_missing
+
+    from ..api import empty_index_message
+
+    if not index_missing(settings):
+        return False
+    say(empty_index_message(settings, str(settings.index_dir)), file=file or sys.stderr)
     return True
 
 
 def open_index(args):
+    """The index the flags name, or None (said on stderr) when it does not exist: nothing is created."""
     from ingest.store import PaperIndex
 
-    return PaperIndex(settings_from(args))
+    settings = settings_from(args)
+    return None if missing_index(settings) else PaperIndex(settings)

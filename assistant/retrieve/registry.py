@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from ingest.errors import SettingError
+
 from .protocols import Reranker
 
 RERANKERS: dict[str, str] = {
@@ -18,9 +20,11 @@ RERANKERS: dict[str, str] = {
 
 
 def make_reranker(name: str, index, settings) -> Reranker:
-    """The reranker registered as `name`; a ValueError naming the known ones otherwise."""
+    """The reranker registered as `name`; a `SettingError` (a ValueError) naming the known ones otherwise."""
     target = RERANKERS.get(name)
     if target is None:
-        raise ValueError(f"unknown reranker {name!r} (known: {', '.join(sorted(RERANKERS)) or 'none'})")
+        raise SettingError("ASKPAPERS_RETRIEVAL_RERANKERS",
+                           f"unknown reranker {name!r} (known: {', '.join(sorted(RERANKERS)) or 'none'})",
+                           "retrieval_rerankers")
     module, _, factory = target.partition(":")
     return getattr(import_module(module), factory)(index, settings)

@@ -4,8 +4,11 @@ Site boilerplate and a date line ("Jul 4") at the top, then title / abstract pai
 separated by blank lines or one per line with no blank lines at all. Titles and abstracts are
 told apart by shape (abstracts are long or several sentences), so hard-wrapped lines and
 paragraphs are joined. Boilerplate is dropped wherever it appears and is also the evidence that
-a file is such a page. This format is tried last: it claims any text, and backs out
-(``NotThisFormat``) when the text does not look like a page.
+a file is such a page. This format is tried last. Whether a text is a page can only be told from
+its structure, so ``read`` decides and backs out (``NotThisFormat``, then "unknown layout") unless
+the text has site text or a date line, or, without them, is nothing but title/abstract pairs: a
+LICENSE, a README or free prose has headings, numbered clauses and wrapped sentences that are no
+such pairs.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ class DailyPageFormat:
     name = "daily-papers page"
     extensions = (".txt",)
     description = "daily-papers page text (.txt)"
-    fallback = True  # claims any text: every other format is tried first
+    fallback = True  # tried after every other format
 
     def claims(self, src: TextFile) -> bool:
+        """Any text may be a page: the layout check needs the whole parse, so ``read`` makes it."""
         return True
 
     def read(self, src: TextFile) -> tuple[list[Paper], list[ReadError]]:
@@ -51,8 +55,7 @@ class DailyPageFormat:
                 f"limit {MAX_LINE_CHARS:,} characters per line)",
                 lineno,
             )
-        looks_like_page = page.markers > 0 or (len(page.papers) >= 2 and len(page.papers) > len(page.errors))
-        if not looks_like_page:
+        if not _is_page(page):
             raise NotThisFormat("not a daily-papers page, JSON or CSV with a header row")
         if not page.papers and not page.errors:
             raise Rejected("daily-papers page without any paper")
@@ -74,6 +77,39 @@ class DailyPageFormat:
                 )
             )
         return sink.result()
+
+
+def _is_page(page: _Page) -> bool:
+    """Site text or a date line makes a page; without them only clean title/abstract pairs do."""
+    if page.markers:
+        return True
+    return (
+        len(page.papers) >= 2
+        and not page.errors
+        and not page.continued
+        and all(_title_shaped(t) and _abstract_shaped(a) for t, a, _, _ in page.papers)
+    )
+
+
+# what starts a heading, list item, quote, table or code line in markdown / reST / plain text
+_MARKUP_START = tuple("#*->|`!<=_~+•")
+_RULE = re.compile(r"([=\-_*#~^])\1\1")  # "===", "---": underlines and rules
+
+
+def _title_shaped(text: str) -> bool:
+    """A paper title: one phrase, not a heading mark-up, a URL, a clause or a wrapped sentence."""
+    return (
+        2 <= len(text.split()) <= 40
+        and not text.startswith(_MARKUP_START)
+        and "://" not in text
+        and not _RULE.search(text)
+        and (not text.endswith((".", ",", ";", ":")) or text.endswith("..."))
+    )
+
+
+def _abstract_shaped(text: str) -> bool:
+    """An abstract starts a sentence (not the rest of a wrapped one, nor mark-up)."""
+    return not text[:1].islower() and not text.startswith(_MARKUP_START)
 
 
 def _empty(title: str, abstract: str) -> str | None:
@@ -119,6 +155,7 @@ class _Unit:
 class _Page:
     def __init__(self) -> None:
         self.markers = 0
+        self.continued = 0  # abstract paragraphs joined to the abstract before them
         self.units: list[_Unit] = []
         self.papers: list[tuple[str, str, int, str | None]] = []
         self.errors: list[tuple[str, int]] = []
@@ -196,6 +233,7 @@ def _parse_page(lines: list[tuple[int, str | None]]) -> _Page:
                 title = [unit]
             elif last is not None:
                 last[1].append(unit.text)  # a further paragraph / wrapped part of the abstract
+                page.continued += 1
             else:
                 page.errors.append((f"abstract without a title: {_clip(unit.text)}", unit.lineno))
             continue

@@ -9,6 +9,7 @@ parse, the next format gets the file.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ingest.records import Paper, ReadError
@@ -68,11 +69,14 @@ def _read_document(src: TextFile, sink: RecordSink, lenient: bool) -> bool:
         doc, problem = _loads(text)
     except MemoryError:
         doc, problem = None, "malformed JSON: too large to parse"
+    cut = None
     if problem:
-        if lenient:
-            return False
-        line = _error_line(text, problem)
-        raise Rejected(problem, line)
+        salvaged = _salvage_list(text)
+        if salvaged is None or (lenient and not any(isinstance(r, dict) for r in salvaged[0])):
+            if lenient:
+                return False
+            raise Rejected(problem, _error_line(text, problem))
+        doc, cut = salvaged  # a list cut off (or broken) after some complete records: keep those
     records = _json_records(doc)
     if records is None:
         if lenient:
@@ -85,8 +89,40 @@ def _read_document(src: TextFile, sink: RecordSink, lenient: bool) -> bool:
             sink.add_record(item, record=i)
         else:
             sink.error(f"expected a JSON object, found {json_type(item)}", record=i)
+    if cut is not None:
+        sink.error(f"malformed JSON: {cut.msg} (line {cut.lineno}, column {cut.colno}): the list breaks off here; "
+                   f"the {len(records)} complete record(s) before it were read", line=cut.lineno,
+                   record=len(records) + 1)
     sink.reject_if_no_known_fields()
     return True
+
+
+def _salvage_list(text: str) -> tuple[list, json.JSONDecodeError] | None:
+    """The complete elements of a JSON list that breaks off (a truncated download or copy), and
+    the error where it breaks; None when the text is no list or not even its first element is whole."""
+    decoder = json.JSONDecoder(strict=False)
+    ws = re.compile(r"\s*")
+    pos = ws.match(text).end()
+    if not text.startswith("[", pos):
+        return None
+    items: list = []
+    pos += 1
+    while True:
+        pos = ws.match(text, pos).end()
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            return (items, exc) if items else None
+        except (RecursionError, ValueError):
+            return None
+        items.append(item)
+        pos = ws.match(text, pos).end()
+        if text.startswith(",", pos):
+            pos += 1
+        elif not text.startswith("]", pos):  # the cut (or junk) right after a complete element
+            return items, json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+        else:
+            return None  # the list itself is whole: the problem is elsewhere (e.g. data after it)
 
 
 def _error_line(text: str, problem: str) -> int | None:

@@ -170,7 +170,7 @@ def _split_authors(text: str) -> list[str]:
         text = stripped
     text = text.split("(", 1)[0]  # an unbalanced "(" starts an affiliation to the end
     names: list[str] = []
-    for part in re.split(r"\s*(?:[,;&]|\band\b)\s*", text):
+    for part in _name_parts(text):
         part = re.sub(r"\bet al\.?$", "", part).strip(" .") if "et al" in part else part.strip()
         if not part:
             continue
@@ -179,6 +179,26 @@ def _split_authors(text: str) -> list[str]:
             continue
         names.append(part)
     return names
+
+
+_PEOPLE_SEPARATOR = re.compile(r"\s*(?:;|&|\band\b)\s*")
+_INITIALS = re.compile(r"(?:[A-Z][a-z]?\.?[\s-]*)+")  # "J.", "J. R.", "J.-P.", "Ch."
+
+
+def _name_parts(text: str) -> list[str]:
+    """Split an author string into names. "and", ";" and "&" always separate people; a comma does
+    too, except inside "Last, First" names: "Smith, J. and Doe, A." is two people (BibTeX's form,
+    when every part is "Last, First", or a part is "Last, Initials"), "A. Smith, B. Doe" is two."""
+    text = re.sub(r"\s*,?\s*\bet al\b\.?", "", text)  # "et al." names nobody
+    groups = [g for g in _PEOPLE_SEPARATOR.split(text) if g.strip()]
+    last_first = len(groups) > 1 and all(g.count(",") == 1 for g in groups)
+    parts: list[str] = []
+    for group in groups:
+        if group.count(",") == 1 and (last_first or _INITIALS.fullmatch(group.split(",")[1].strip())):
+            parts.append(group)
+        else:
+            parts.extend(re.split(r"\s*,\s*", group))
+    return parts
 
 
 def iso_date(value: Any) -> str | None:

@@ -12,6 +12,7 @@ One job per module:
 """
 
 from .chroma import IndexError_
+from .location import IndexPathError, index_missing
 from .codec import (
                     CAT_PREFIX,
                     SRC_PREFIX,
@@ -42,11 +43,13 @@ __all__ = [
                     "META_PENDING",
                     "SRC_PREFIX",
                     "IndexError_",
+                    "IndexPathError",
                     "IndexStats",
                     "ModelMismatchError",
                     "PaperIndex",
                     "StoredPaper",
                     "chunk_metadata",
                     "date_ord",
+                    "index_missing",
                     "paper_from_metadata",
 ]

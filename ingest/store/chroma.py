@@ -89,8 +89,9 @@ class ChromaConnection:
         """
         import chromadb
 
-        path = Path(self.settings.index_dir).expanduser()
-        path.mkdir(parents=True, exist_ok=True)
+        from .location import make_index_dir
+
+        path = make_index_dir(Path(self.settings.index_dir))
         with _opening(path):
             if forget:
                 old = _forget_embedded_system(str(path))
@@ -145,7 +146,7 @@ class ChromaConnection:
         """Embedded mode: size and mtime of Chroma's SQLite files, which every write touches."""
         if not self.embedded:
             return None
-        base = Path(self.settings.index_dir).expanduser() / "chroma.sqlite3"
+        base = Path(self.settings.index_dir) / "chroma.sqlite3"
         stamp = []
         for path in (base, base.with_name("chroma.sqlite3-wal")):
             try:

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 from .chroma import IndexError_
 from .flock import NoLocks, fcntl, wait_lock
+from .location import make_index_dir
 
 LOCK_NAME = "ingest.lock"
 POLL_SECONDS = 0.2
@@ -87,7 +88,7 @@ def ingest_lock(settings, timeout: float | None = None, on_wait: Callable[[str],
                 _held[key] = (me, _held[key][1] - 1)
         return
     timeout = float(getattr(settings, "ingest_lock_timeout", 600.0) if timeout is None else timeout)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_index_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
     try:
         _acquire(fd, path, settings, timeout, on_wait, cancelled)
