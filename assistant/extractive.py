@@ -25,12 +25,14 @@ from .questions import (
     asks_for_several,
     asks_own_name,
     asks_which_paper,
+    enumerated_items,
     facets,
     finding_strength,
     has_number,
     introduces_name,
     is_claim,
     is_topic_query,
+    items_asked,
     named_paper,
     names,
     names_title,
@@ -289,6 +291,9 @@ class ExtractiveAnswerer:
                 top = by_sentence.get(found.sentence) or replace(found, hit=h)
                 if top not in picked and len(picked) < limit:
                     picked.append(top)
+        listing = self._listing(question, candidates, picked)
+        if listing is not None:
+            picked.insert(1, listing)
         naming = self._naming(question, hits[h], candidates, picked) if asks_which_paper(question) else None
         if naming is not None and len(picked) < limit:
             picked.append(naming)
@@ -311,6 +316,16 @@ class ExtractiveAnswerer:
                 picked.append(e)
                 covered |= set(q_terms) & terms
         return lead_with_best(picked, question)
+
+    @staticmethod
+    def _listing(question: str, candidates: list[Evidence], picked: list[Evidence]) -> Evidence | None:
+        """For "what were the three tricks they used?": the best sentence that numbers that many items
+        ("by (1) initializing …, (2) …, and (3) …"), when none picked does; a sentence announcing
+        "three techniques" names none of them."""
+        count = items_asked(question)
+        if count is None or any(enumerated_items(e.text) == count for e in picked):
+            return None
+        return next((e for e in candidates if enumerated_items(e.text) == count), None)
 
     @staticmethod
     def _naming(question: str, hit: Hit, candidates: list[Evidence], picked: list[Evidence]) -> Evidence | None:

@@ -193,6 +193,32 @@ def asks_for_several(question: str) -> bool:
     return bool(_MULTI.search(question) or _ALL_OF_THEM.search(question))
 
 
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
+# "what were the three tricks they used?", "which two techniques did they add?", "name the 4 stages"
+_ITEMS_ASKED = re.compile(r"\b(?:what|which|name|list|give)\b(?:\s+(?:are|were|is|was))?(?:\s+the|\s+its|\s+their)?"
+                          r"\s+(two|three|four|five|six|[2-6])\s+(?:[\w-]+\s+){0,2}?[a-z-]+s\b", re.I)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
+# numbered items, each kind with what its mark counts: "(1)", "1)", "(ii)", "(b)"
+_ITEM_MARKS = ((re.compile(r"\((\d)\)"), int), (re.compile(r"(?<![\w(])(\d)\)"), int),
+               (re.compile(r"\((i{1,3}|iv|vi?)\)"), _ROMAN.get), (re.compile(r"\(([a-f])\)"), lambda c: ord(c) - 96))
+
+
+def items_asked(question: str) -> int | None:
+    """How many things the question asks to be named: 3 for "what were the three tricks they used?"."""
+    m = _ITEMS_ASKED.search(question)
+    return _COUNT_WORDS[m.group(1).lower()] if m else None
+
+
+def enumerated_items(text: str) -> int:
+    """How many items `text` numbers in order: 3 for "by (1) initializing …, (2) scaling …, and (3) …"
+    ("1) … 2) …", "(i) … (ii) …" and "(a) … (b) …" too); 0 when it numbers none."""
+    for marks, value in _ITEM_MARKS:
+        values = [value(m.group(1)) for m in marks.finditer(text)]
+        if len(values) >= 2 and values == list(range(1, len(values) + 1)):
+            return len(values)
+    return 0
+
+
 _YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had)\b", re.I)
 
 

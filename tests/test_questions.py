@@ -185,3 +185,17 @@ def test_a_question_calls_a_paper_by_its_title_or_name_not_by_a_dimension():
 
 def test_which_llms_asks_for_other_names():
     assert asked_kind("Which specific open-weight LLMs was AweDist evaluated on?") == "llm"
+
+
+def test_items_asked_and_items_numbered():
+    from assistant.questions import enumerated_items, items_asked
+
+    assert items_asked("what were the three tricks they used to get there?") == 3
+    assert items_asked("Which two techniques did they add to help train such huge networks?") == 2
+    assert items_asked("How many layers does it have?") is None
+    assert enumerated_items("by (1) carefully initializing the network, (2) applying learning rate scaling, "
+                            "and (3) performing data up-sampling") == 3
+    assert enumerated_items("two obstacles: (i) irregular inputs and (ii) single-scale decoders") == 2
+    assert enumerated_items("1) a cache 2) a router") == 2
+    assert enumerated_items("(1) first and (3) third") == 0  # not in order
+    assert enumerated_items("we use 2) things") == 0
