@@ -68,6 +68,22 @@ def lists_every_source(raw: str, shown: int) -> bool:
     return shown >= 4 and len(order) >= shown - 1 and order == sorted(order)
 
 
+# what is left of a sentence that cites in place of saying: "The three techniques are [1], [2], and [4]."
+_CITED_IN_PLACE = re.compile(r"(?:\b(?:are|is|were|was|include|includes|included|by|from|in|:)|,)[\s,;:]*(?:and|or)?"
+                             r"[\s,;:]*[.!?]?\s*$", re.IGNORECASE)
+
+
+def cites_in_place(raw: str) -> bool:
+    """Does every sentence of the reply name what it answers only by [n] markers ("The three techniques
+    they used are [1], [2], and [4].")? Without its markers each ends on "are", "by" or a comma."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", raw.strip()) if s.strip()]
+    return bool(sentences) and all(_MARKERS_IN.search(s) and _CITED_IN_PLACE.search(without_markers(s))
+                                   for s in sentences)
+
+
+_MARKERS_IN = re.compile(r"\[\d+\]")
+
+
 def is_refusal(text: str) -> bool:
     """The model's own "the papers don't answer this", by the shared phrase or in other words."""
     plain = re.sub(r"\s+", " ", text).strip()
@@ -228,7 +244,8 @@ class GenerativeAnswerer:
         """The answer to show for the model's reply `raw`: its checked text, or the offline
         answer (`offline`) when the model declined or wrote no claim to check ("Yes, [1]") but
         the evidence answers, or the reply only restates a question asking a name or a quantity,
-        states a figure no cited abstract states, or walks through every source in turn,
+        states a figure no cited abstract states, walks through every source in turn, or names what
+        it answers only by [n] markers ("The three techniques are [1], [2], and [4]."),
         or the offline refusal when no sentence of the reply is supported
         or, the evidence being weak, one is not, none of its claims gives what was asked (a
         restatement of the topic) or none of its quotes is about the question."""
@@ -293,6 +310,10 @@ class GenerativeAnswerer:
             answer = offline
             shown = "refusal" if offline.refused else "answer"
             answer.warnings.insert(0, f"{self.mode}'s answer had no claim to check: showing the offline {shown}")
+        elif not offline.refused and cites_in_place(raw):  # "The three techniques are [1], [2], and [4]."
+            answer = offline
+            answer.warnings = checked.warnings + [
+                f"{self.mode}'s answer cites sources in place of saying what they say: showing the offline answer"]
         else:
             answer = offline if offline.refused else self.offline.refusal(question, hits, evidence)
             answer.warnings = checked.warnings + [

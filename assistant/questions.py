@@ -351,6 +351,16 @@ def finding_strength(text: str) -> int:
     return 1 if has_number(text) else 0
 
 
+def introduced_names(sentences: list[str]) -> set[str]:
+    """The names a paper introduces as its own: those within NAMED_WITHIN words after "we propose /
+    present / introduce" or "called / named" ("Our method called Sparse masKed modeling (SparK)")."""
+    found: set[str] = set()
+    for sentence in sentences:
+        for m in _INTRODUCES.finditer(sentence):
+            found.update(names(" ".join(sentence[m.end():].split()[:NAMED_WITHIN])))
+    return found
+
+
 def short_name(title: str, sentences: list[str]) -> str | None:
     """The name a paper goes by, as it spells it, for naming it in place of "our model": the
     head of its title ("LLMLingua-2: …", "Yi: …", "VideoMAE V2: …", at most three words that

@@ -167,6 +167,26 @@ def test_refusal_while_the_evidence_is_strong_shows_the_offline_answer(run, fake
     assert answer.warnings[0] == f"{MODEL} declined to answer; showing the offline answer"
 
 
+def test_a_reply_citing_in_place_of_saying_shows_the_offline_answer(run, fake):
+    # a 1.5B model wrote this for "what were the three tricks they used?": markers where the answer belongs
+    fake.reply = "The encoder's two figures are [1] and [2]."
+    _pieces, answer, _seconds, _statuses = run()
+    assert answer.mode == "extractive" and not answer.refused and "80M" in answer.text
+    assert answer.warnings[-1] == f"{MODEL}'s answer cites sources in place of saying what they say: " \
+        "showing the offline answer"
+    assert answer.draft == fake.reply
+
+
+def test_cites_in_place():
+    from assistant.generative import cites_in_place
+
+    assert cites_in_place("The three techniques they used to get there are [1], [2], and [4].")
+    assert cites_in_place("It was introduced by [2].")
+    assert not cites_in_place("ECO-M2F uses a gating network [1].")
+    assert not cites_in_place("The papers are [1] and [3]. They use codebooks [1].")
+    assert not cites_in_place("The encoder has 80M parameters.")  # no marker: a claim to check
+
+
 def test_refusal_both_agree_on(run, fake):
     fake.reply = REFUSAL
     _pieces, answer, _seconds, _statuses = run("Which paper measures the boiling point of liquid helium on Mars?")

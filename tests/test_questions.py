@@ -199,3 +199,10 @@ def test_items_asked_and_items_numbered():
     assert enumerated_items("1) a cache 2) a router") == 2
     assert enumerated_items("(1) first and (3) third") == 0  # not in order
     assert enumerated_items("we use 2) things") == 0
+
+
+def test_introduced_names():
+    from assistant.questions import introduced_names
+
+    assert "spark" in introduced_names(["Our method called Sparse masKed modeling (SparK) is general."])
+    assert introduced_names(["We train a BiLSTM classifier on Dutch sentences."]) == set()

@@ -185,3 +185,19 @@ def test_confidence_fusion_favours_the_ranking_whose_head_stands_out():
     assert max(fused, key=fused.get) == "s0"  # plain RRF would tie d0 and s0
     plain = fuse(flat, peaked, "rrf")
     assert plain["d0"] == plain["s0"]
+
+
+@pytest.mark.parametrize("query, title", [
+    ("VectorQ", "Adaptive Semantic Prompt Caching with VectorQ"),  # feedback had put a quantization paper first
+    ("LLMLingua-2", "LLMLingua-2: Data Distillation for Efficient and Faithful Task-Agnostic Prompt Compression"),
+    ("SparK", "Designing BERT for Convolutional Networks: Sparse and Hierarchical Masked Modeling"),  # introduced
+])
+def test_a_paper_called_by_its_rare_name_comes_first(sample_assistant, query, title):
+    assert sample_assistant.search(query, k=3)[0].title == title
+
+
+def test_a_rare_name_a_paper_only_uses_pins_nothing(sample_assistant):
+    # "BiLSTM" is held by few papers, but none goes by it: the Dutch pronoun paper stays first
+    hits = sample_assistant.search("For predicting whether Dutch sentences need the pronoun 'die' or 'dat', what "
+                                   "accuracy did the binary BiLSTM classifier reach?", k=3)
+    assert "Dutch" in hits[0].title, [h.title for h in hits]

@@ -17,6 +17,7 @@ from .config import RetrievalConfig
 from .feedback import feedback
 from .fusion import fuse
 from .hit import Hit
+from .named import named_first
 from .registry import make_reranker
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -85,6 +86,8 @@ class HybridRetriever:
         if (config.feedback and self.mode == "hybrid" and vector is not None and side.vectors is not None
                 and len(ranked) > config.feedback_docs):
             ranked, fused = feedback(side, terms, vector, ranked, config)
+        if self.mode == "hybrid":
+            ranked = named_first(side, query, ranked, fused, side.mask(filters))
         if not self.rerankers:
             return self._hits(side, query, ranked[:k], fused, dense, dict(sparse))
         hits = self._hits(side, query, ranked[: max(k, config.rerank_depth)], fused, dense, dict(sparse))
