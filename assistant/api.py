@@ -88,7 +88,21 @@ class Assistant:
         query, k, filters = check_text("query", query, blank_ok=True), check_k(k), SearchFilters.coerce(filters)
         if self._missing():
             return []
-        return self.retriever.search(query, k=k, filters=filters)
+        return self.retriever.search(query, k=k, filters=self.resolve_filters(filters))
+
+    def resolve_filters(self, filters=None) -> SearchFilters | None:
+        """`filters` checked, with each source as stored: a source may be named as `askpapers papers
+        --source` takes it (a path, a file name, a label such as "daily page of Jul 4"; see
+        `assistant.library.resolve_source`). A source the index does not hold raises
+        `AskpapersInputError` (one line) instead of matching nothing."""
+        filters = SearchFilters.coerce(filters)
+        if not filters or not filters.sources or self._missing():
+            return filters
+        from dataclasses import replace
+
+        from .library import resolve_sources
+
+        return replace(filters, sources=resolve_sources(self.index, filters.sources))
 
     def is_empty(self) -> bool:
         """True when the index holds no papers yet (read fresh, so another process's ingest counts)."""

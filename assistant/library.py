@@ -4,8 +4,11 @@ One module for `askpapers papers` / `askpapers remove` and the page's Library ta
 and remove the same things. Papers come from the committed side index (`PaperIndex.papers()`, no
 collection scan); removal is `ingest.remove` (crash-safe like an ingest).
 
-A source can be named as stored (`000_161ee5e26b606702.txt`) or by its readable label
-(`daily page of Jul 4`, from `assistant.export.source_label`).
+A source is stored as the resolved path of the file `ingest` read (older indexes and uploads: its
+bare file name). It can be named by that path, by the path as typed (relative, or any tail of it:
+`b/papers.jsonl`), by its file name when only one source has it, or by its readable label
+(`daily page of Jul 4`, from `assistant.export.source_label`; two files of one name are labelled
+by as much of their paths as tells them apart). `resolve_sources` does the same for search filters.
 
     list_papers(index, sources=..., categories=..., sort="date", limit=None) -> list[LibraryPaper]
     source_counts(index) -> list[SourceCount]        # readable label, stored name, papers
@@ -14,9 +17,11 @@ A source can be named as stored (`000_161ee5e26b606702.txt`) or by its readable 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path, PurePath
 from typing import Any
 
 from ingest.filters import AskpapersInputError, SearchFilters
@@ -82,7 +87,39 @@ class SourceCount:
 def all_papers(index) -> list[LibraryPaper]:
     """Every committed paper of `index` (a `PaperIndex`, or an `Assistant` holding one)."""
     index = getattr(index, "index", index)
-    return [LibraryPaper.from_record(r) for r in index.papers()]
+    papers = [LibraryPaper.from_record(r) for r in index.papers()]
+    _tell_apart(papers)
+    return papers
+
+
+def _tell_apart(papers: list[LibraryPaper]) -> None:
+    """Label two files that share a label (`papers.jsonl` in two folders) by the shortest tails of
+    their paths that differ (`a/papers.jsonl`, `b/papers.jsonl`); daily pages keep theirs."""
+    by_label: dict[str, set[str]] = {}
+    for p in papers:
+        for s in p.sources:
+            by_label.setdefault(s["label"], set()).add(s["name"])
+    renamed: dict[tuple[str, str], str] = {}
+    for label, names in by_label.items():
+        if len(names) < 2 or not all(label.startswith(PurePath(n).name) for n in names):
+            continue
+        for name, tail in _short_tails(names).items():
+            renamed[label, name] = tail + label[len(PurePath(name).name):]
+    for p in papers:
+        for s in p.sources:
+            s["label"] = renamed.get((s["label"], s["name"]), s["label"])
+
+
+def _short_tails(names: set[str]) -> dict[str, str]:
+    """Each path's shortest tail (last parts) that no other of `names` ends with."""
+    parts = {n: PurePath(n).parts for n in names}
+    out = {}
+    for name, mine in parts.items():
+        for k in range(1, len(mine) + 1):
+            if all(other[-k:] != mine[-k:] for o, other in parts.items() if o != name):
+                break
+        out[name] = str(PurePath(*mine[-k:]))
+    return out
 
 
 def list_papers(index, sources: Iterable[str] | str | None = None, categories: Iterable[str] | str | None = None,
@@ -132,21 +169,59 @@ def source_counts(index=None, papers: list[LibraryPaper] | None = None) -> list[
 
 
 def resolve_source(papers: list[LibraryPaper], value: str, strict: bool = False) -> str:
-    """The stored name of the source `value` names (a stored name, or a readable label, case-insensitive).
+    """The stored name of the source `value` names: a stored name; a path (relative to here, or as
+    typed at ingest: any tail of the stored path, `b/papers.jsonl`); a file name only one source
+    has; or a readable label (case-insensitive). A name or label that fits several files raises
+    `AskpapersInputError` listing them.
 
-    Unknown: with `strict`, `AskpapersInputError`; otherwise `value` itself (removal then asks
-    Chroma, which also knows sources an interrupted write has not committed yet)."""
+    Unknown: with `strict`, `AskpapersInputError`; otherwise `value` (a path: resolved) itself
+    (removal then asks Chroma, which also knows sources an interrupted write has not committed yet)."""
     names = {s["name"] for p in papers for s in p.sources}
     if value in names:
         return value
-    matches = sorted({s["name"] for p in papers for s in p.sources if s["label"].lower() == value.strip().lower()})
+    value = value.strip()
+    typed = PurePath(value)
+    as_path = _resolved(value) if os.sep in value or value.startswith("~") else None
+    if as_path in names:
+        return as_path
+    if value and not typed.is_absolute():
+        n = len(typed.parts)
+        tails = sorted(name for name in names if PurePath(name).parts[-n:] == typed.parts)
+        if len(tails) == 1:
+            return tails[0]
+        if tails:
+            raise AskpapersInputError(f"source: {value!r} names {len(tails)} files ({', '.join(tails)}); "
+                                      "give its path")
+    matches = sorted({s["name"] for p in papers for s in p.sources if s["label"].lower() == value.lower()})
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
         raise AskpapersInputError(f"source: {value!r} names {len(matches)} files ({', '.join(matches)}); give one")
     if strict:
         raise AskpapersInputError(f"source: no source {value!r} in the index (see `askpapers stats`)")
-    return value
+    return as_path or value
+
+
+def _resolved(value: str) -> str | None:
+    """`value` as an absolute path, symlinks resolved, as `ingest` records a file (None: not a path)."""
+    try:
+        return str(Path(value).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def resolve_sources(index, values: Iterable[str]) -> list[str]:
+    """The stored names of the sources `values` name (see `resolve_source`), for a search filter; a
+    source the index does not hold raises `AskpapersInputError`. Stored names are checked against
+    the side index's counts; only other values read the library (for labels and paths)."""
+    index = getattr(index, "index", index)
+    values = list(values)
+    index.refresh()
+    stored = index.side.counts("sources")
+    if not stored or all(v in stored for v in values):  # (an empty index: the caller says it is empty)
+        return values
+    papers = all_papers(index)
+    return list(dict.fromkeys(resolve_source(papers, v, strict=True) for v in values))
 
 
 def remove(index, paper_ids: Iterable[str] = (), source: str | None = None):

@@ -30,7 +30,7 @@ from .readers import stream_paths
 from .records import ARXIV_ABS_URL, Paper, ReadError, Source, is_title_id
 from .run import IngestReport, RunState  # noqa: F401 - IngestReport is imported from here by callers
 from .settings import Settings
-from .store import PaperIndex, StoredPaper
+from .store import SRC_PREFIX, PaperIndex, StoredPaper
 
 WRITE_BATCH = 128  # papers embedded and written per step (a crash loses at most one step)
 READ_BATCH = 5000  # records read before they go through the pipeline (whole files: a bigger file is one batch)
@@ -88,6 +88,15 @@ def stamp_digests(papers: list[Paper]) -> None:
         p.sources = [Source(s.name, s.date, digest) for s in p.sources]
 
 
+def name_by_path(papers: list[Paper], path: str | Path) -> None:
+    """Name the source of papers read from the file `path` by its resolved path (readers name it
+    by the file name): two files of the same name in two folders are then two sources."""
+    resolved = str(Path(path).resolve())
+    bare = Source(Path(path).name).name  # as the reader's Source cleaned it (undecodable bytes)
+    for p in papers:
+        p.sources = [Source(resolved, s.date, s.digest) if s.name == bare else s for s in p.sources]
+
+
 def read_batches(paths: Iterable[str | Path], on_error: Callable[[ReadError], None], report: IngestReport,
                  batch: int = READ_BATCH, bar: Progress | NoProgress | None = None) -> Iterator[list[Paper]]:
     """The papers of `paths` in batches of about `batch` records (a big file is read in parts),
@@ -95,7 +104,8 @@ def read_batches(paths: Iterable[str | Path], on_error: Callable[[ReadError], No
     bar = bar or NoProgress()
     papers: list[Paper] = []
     bar.phase("reading files", unit="records")
-    for _path, part, errors, last in stream_paths(paths, batch):
+    for path, part, errors, last in stream_paths(paths, batch):
+        name_by_path(part, path)
         stamp_digests(part)
         report.records_read += len(part)
         bar.advance(len(part))
@@ -198,6 +208,7 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
     to_embed: list[tuple[Paper, list[str]]] = []  # (paper, its stored chunk ids to replace)
     added = _first_added(stored, olds_of)  # a rewritten paper keeps the time it was first added
     sources_only: list[tuple[Paper, StoredPaper]] = []
+    stale: set[str] = set()  # `src:` flags of sources a rewritten paper no longer lists (see Source.upgrades)
     for p in papers:
         own = stored.get(p.paper_id)
         if own is not None and not run.changed(p.paper_id) and _absorbed(p, own.paper):
@@ -210,6 +221,8 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
                 old = stored[old_id].paper
                 p = merge_records(old, p) if run.touched(old_id) else _merged(p, old)
         current = stored.get(p.paper_id)
+        if current is not None:
+            stale.update(SRC_PREFIX + s.name for s in current.paper.sources if s not in p.sources)
         if current is None or not current.complete or current.content_hash != p.content_hash():
             to_embed.append((p, current.chunk_ids if current is not None else []))
         elif (set(p.sources) != set(current.paper.sources) or p.categories != current.paper.categories
@@ -232,7 +245,8 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
         if set(vectors) != {c.chunk_id for c in chunks}:  # chunking settings changed: embed again
             to_embed.append((p, current.chunk_ids))
             continue
-        index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks], added)  # same ids: in place
+        index.write_chunks([(p, c, p.content_hash(), vectors[c.chunk_id]) for c in chunks], added,
+                           tuple(stale))  # same ids: in place
         kill_point("rewritten")
         same_files = set(p.sources) == set(current.paper.sources) and p.categories == current.paper.categories
         run.record(p.paper_id, "updated" if same_files else "sources_updated")
@@ -249,7 +263,7 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
                 items = _embed(batch, settings, model, bar)
                 if pending is not None:
                     pending.result()  # one write step at a time, in order; its error stops the run here
-                pending = writer.submit(_write_step, batch, items, index, run, added, olds_of)
+                pending = writer.submit(_write_step, batch, items, index, run, added, olds_of, tuple(stale))
             if pending is not None:
                 pending.result()
 
@@ -274,7 +288,7 @@ def _embed(batch: list[tuple[Paper, list[str]]], settings: Settings, model, bar)
 
 
 def _write_step(batch: list[tuple[Paper, list[str]]], items: list[tuple], index: PaperIndex, run: RunState,
-                added: dict[str, int], olds_of: dict[str, list[str]]) -> None:
+                added: dict[str, int], olds_of: dict[str, list[str]], drop_keys: tuple[str, ...] = ()) -> None:
     """Write one step's chunks, then delete the chunks its papers' old versions no longer have.
 
     Runs in the ingest's writer thread while the next step is embedded, one step at a time, in
@@ -286,7 +300,7 @@ def _write_step(batch: list[tuple[Paper, list[str]]], items: list[tuple], index:
     from the stored record)."""
     fresh = {p.paper_id for p, old in batch if not old}  # no chunk of theirs is stored: nothing to clear
     new_ids = frozenset(c.chunk_id for p, c, _h, _v in items if p.paper_id in fresh)
-    index.write_chunks(items, added, new_ids=new_ids)
+    index.write_chunks(items, added, drop_keys, new_ids=new_ids)
     kill_point("written")
     written = {chunk.chunk_id for _p, chunk, _h, _v in items}
     index.delete_chunks([cid for _p, old in batch for cid in old if cid not in written])

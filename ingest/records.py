@@ -7,6 +7,7 @@ import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 
 ARXIV_ABS_URL = "https://arxiv.org/abs/{}"
 
@@ -83,6 +84,10 @@ def is_title_id(paper_id: str) -> bool:
 class Source:
     """Where a paper was seen: the file it came from and, for dated pages, the page date.
 
+    `name` is the file's resolved absolute path for files `ingest` read (two files called
+    `papers.jsonl` in two folders are two sources), and the bare file name for uploads through the
+    page and for sources an index recorded before paths were kept (`file_name` is the same for both).
+
     `digest` fingerprints the record as that file gave it (`Paper.record_digest`, set when it is
     read): a later ingest that reads the same record from the same file again knows the stored
     paper holds it already. It is not part of a source's identity (equality ignores it)."""
@@ -99,6 +104,22 @@ class Source:
 
     def label(self) -> str:
         return f"{self.name} ({self.date})" if self.date else self.name
+
+    @property
+    def file_name(self) -> str:
+        """The file's name without its folder (`papers.jsonl`)."""
+        return PurePath(self.name).name
+
+    @property
+    def has_path(self) -> bool:
+        """Whether `name` is a path (a file `ingest` read), not a bare file name."""
+        return PurePath(self.name).name != self.name
+
+    def upgrades(self, older: "Source") -> bool:
+        """Whether this source (a path) is what `older`, recorded by file name only before paths
+        were kept, meant: the same file name and page date. Re-reading the file then records its
+        path in place of the bare name instead of listing the file twice."""
+        return self.has_path and not older.has_path and older.name == self.file_name and older.date == self.date
 
     def to_dict(self) -> dict:
         return {"name": self.name, "date": self.date} | ({"digest": self.digest} if self.digest else {})
@@ -181,13 +202,19 @@ class Paper:
 
 def merged_sources(first: list[Source], then: list[Source]) -> list[Source]:
     """Every source of both lists, first-seen order, no repeats; a source in both keeps the place
-    it had in `first` and the digest of `then` (the record read last from that file)."""
+    it had in `first` and the digest of `then` (the record read last from that file). A source of
+    `then` with a path takes the place of the same file recorded by name only (`Source.upgrades`)."""
     out = list(first)
     for src in then:
-        if src not in out:
+        if src in out:
+            if src.digest:
+                out[out.index(src)] = src
+            continue
+        legacy = next((i for i, old in enumerate(out) if src.upgrades(old)), None)
+        if legacy is not None:
+            out[legacy] = src
+        else:
             out.append(src)
-        elif src.digest:
-            out[out.index(src)] = src
     return out
 
 

@@ -262,3 +262,40 @@ def test_json_is_offered_only_where_it_is_what_it_says():
     papers = run("papers", "--help").stdout
     assert "JSON Lines" in " ".join(papers.split()) and "last line" not in papers
     assert "one JSON object on the last line" in " ".join(run("stats", "--help").stdout.split())
+
+
+def test_source_filters_take_what_papers_takes_and_refuse_unknown_sources(tmp_path, capsys, tiny_papers):
+    """`--source` of search/ask/table/chat: a label ('daily page of …'), a file name or a path, as
+    `askpapers papers --source` takes it; a source the index does not hold is one line, exit 2."""
+    import shutil
+
+    from assistant import cli, library
+    from conftest import SAMPLES
+    from ingest.pipeline import ingest
+    from ingest.store import PaperIndex
+
+    page = shutil.copy(SAMPLES / "000_161ee5e26b606702.txt", tmp_path / "000_161ee5e26b606702.txt")
+    index = PaperIndex(make_settings(tmp_path / "idx"))
+    ingest([page, write_jsonl(tmp_path / "p.jsonl", tiny_papers)], index=index, progress=False)
+    (label,) = [c.label for c in library.source_counts(index) if c.label.startswith("daily page of")]
+    where = ["--index-dir", str(tmp_path / "idx")]
+    assert cli.main(["search", "language model", "--source", label, "--json", *where]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert hits and all(h["sources"][0]["name"] == str(Path(page).resolve()) for h in hits)
+    assert cli.main(["search", "language model", "--source", "p.jsonl", "--json", *where]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert hits and {h["title"] for h in hits} <= {p["title"] for p in tiny_papers}
+    for command in (["search", "x"], ["ask", "x"], ["table", "x"], ["chat"]):
+        assert cli.main([*command, "--source", "nosuch.txt", *where]) == 2, command
+        out, err = capsys.readouterr()
+        assert err == "askpapers: error: source: no source 'nosuch.txt' in the index (see `askpapers stats`)\n"
+
+
+def test_eval_of_an_empty_question_file_is_one_line_and_exit_2(tmp_path, capsys):
+    from assistant import cli
+
+    empty = tmp_path / "q.jsonl"
+    empty.write_text("\n  \n")
+    assert cli.main(["eval", str(empty), "--index-dir", str(tmp_path / "idx")]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"askpapers: error: no questions in {empty}\n" and out == ""

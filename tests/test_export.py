@@ -243,6 +243,8 @@ def test_sources_and_relevance_read_as_words():
     assert source_label(Source("001_4932ee8f1672d38b.txt")) == "daily page #1"
     assert source_label(Source("papers.jsonl", "2024-01-05")) == "papers.jsonl (2024-01-05)"
     assert source_label({"name": "my.pdf", "date": None}) == "my.pdf"
+    assert source_label(Source("/data/a/papers.jsonl", "2024-01-05")) == "papers.jsonl (2024-01-05)"  # a path
+    assert source_label(Source("/data/pages/000_161ee5e26b606702.txt", "Jul 4")) == "daily page of Jul 4"
     assert relevance(hit("a", "t", dense=0.7, bm25=3.0)) == "strong match"
     assert relevance(hit("a", "t", dense=0.5)) == "good match"
     assert relevance(hit("a", "t", dense=0.1, bm25=1.0)) == "weak match"

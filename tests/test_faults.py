@@ -303,7 +303,7 @@ def test_interrupted_ingest_is_repaired_by_the_next_run(point, tiny_papers, tmp_
     assert [c[0] for c in got["chunks"]] == [c[0] for c in want["chunks"]]
     assert got == want
     sources = {row[0]: row[4] for row in got["rows"]}
-    assert sources["arxiv:0704.0002"] == ["base.jsonl", "update.jsonl"]  # the rewritten paper kept its first source
+    assert sources["arxiv:0704.0002"] == [str(base.resolve()), str(update.resolve())]  # kept its first source
 
 
 @pytest.mark.parametrize("point", ["compacted", "segment-written", "side-saved"])

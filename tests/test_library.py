@@ -45,18 +45,24 @@ def build(tmp_path: Path, monkeypatch, name: str = "index") -> tuple[PaperIndex,
     return index, files
 
 
+def stored(path: Path) -> str:
+    """A source's stored name: the resolved path of the file ingested."""
+    return str(path.resolve())
+
+
 def titles(papers) -> list[str]:
     return [p.title for p in papers]
 
 
 # ------------------------------------------------------------------------ Python API
 def test_list_sorts_filters_and_counts(tmp_path, monkeypatch):
-    index, _ = build(tmp_path, monkeypatch)
+    index, files = build(tmp_path, monkeypatch)
     by_id = {p.paper_id: p for p in library.all_papers(index)}
     assert len(by_id) == 3
     assert by_id[GLACIER].added == "1970-01-01T00:16:40+00:00"  # first added with b.jsonl, not rewritten's time
     assert by_id[ZEBRA].added == "1970-01-01T00:33:20+00:00"
-    assert [s["name"] for s in by_id[GLACIER].sources] == ["b.jsonl", "a.jsonl"]
+    assert [s["name"] for s in by_id[GLACIER].sources] == [stored(files["b"]), stored(files["a"])]
+    assert [s["label"] for s in by_id[GLACIER].sources] == ["b.jsonl", "a.jsonl"]
     assert by_id[GLACIER].url == "https://arxiv.org/abs/2305.00002"
 
     assert titles(library.list_papers(index, sort="date")) == [
@@ -71,7 +77,8 @@ def test_list_sorts_filters_and_counts(tmp_path, monkeypatch):
         ACTIVE, "Zebra Finch Song Learning"]
     assert titles(library.list_papers(index, query="RADAR")) == ["Glacier Radar at Svalbard"]
     assert len(library.list_papers(index, limit=2)) == 2
-    assert [(c.name, c.papers) for c in library.source_counts(index)] == [("a.jsonl", 2), ("b.jsonl", 2)]
+    assert [(c.label, c.name, c.papers) for c in library.source_counts(index)] == [
+        ("a.jsonl", stored(files["a"]), 2), ("b.jsonl", stored(files["b"]), 2)]
     for bad in ({"sort": "size"}, {"limit": 0}, {"sources": "missing.txt"}):
         with pytest.raises(ValueError, match="sort|limit|missing.txt"):
             library.list_papers(index, **bad)
@@ -87,16 +94,62 @@ def test_sources_are_named_by_file_or_readable_label():
         library.resolve_source([page], "other.txt", strict=True)
 
 
+def test_two_files_of_one_name_are_told_apart_by_path(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = write_jsonl(tmp_path / "a" / "papers.jsonl", [PAPERS["zebra"]])
+    b = write_jsonl(tmp_path / "b" / "papers.jsonl", [PAPERS["glacier"], PAPERS["active"]])
+    index = PaperIndex(make_settings(tmp_path / "index"))
+    ingest([a, b], index=index, progress=False)
+    counts = library.source_counts(index)
+    assert [(c.label, c.name, c.papers) for c in counts] == [("b/papers.jsonl", stored(b), 2),
+                                                             ("a/papers.jsonl", stored(a), 1)]
+    papers = library.all_papers(index)
+    with pytest.raises(ValueError, match=r"'papers.jsonl' names 2 files \(.*a/papers.jsonl, .*b/papers.jsonl\)"):
+        library.resolve_source(papers, "papers.jsonl")
+    monkeypatch.chdir(tmp_path / "a")
+    for typed in ("b/papers.jsonl", stored(b), "../b/papers.jsonl", "B/papers.jsonl"):  # as typed, resolved, label
+        assert library.resolve_source(papers, typed, strict=True) == stored(b), typed
+    assert titles(library.list_papers(index, sources="a/papers.jsonl")) == ["Zebra Finch Song Learning"]
+    with pytest.raises(ValueError, match="names 2 files"):
+        library.remove(index, source="papers.jsonl")  # ambiguous: nothing removed
+    report = library.remove(index, source="../b/papers.jsonl")
+    assert len(report.removed) == 2 and report.source == stored(b)
+    assert [p.paper_id for p in library.all_papers(index)] == [ZEBRA]
+    assert library.resolve_source(library.all_papers(index), "papers.jsonl") == stored(a)  # unambiguous now
+
+
+def test_an_index_with_bare_source_names_still_lists_filters_and_removes(tmp_path):
+    from ingest.pipeline import IngestReport, ingest_papers, stamp_digests
+    from ingest.readers import read_file
+
+    index = PaperIndex(make_settings(tmp_path / "index"))
+    for name, records in (("b.jsonl", [PAPERS["glacier"], PAPERS["active"]]), ("a.jsonl", [PAPERS["zebra"]])):
+        papers, _ = read_file(write_jsonl(tmp_path / name, records))  # sources named as before: bare names
+        stamp_digests(papers)
+        ingest_papers(papers, index, IngestReport(), progress=False)
+    index.commit()
+    assert index.stats()["sources"] == {"a.jsonl": 1, "b.jsonl": 2}
+    assert titles(library.list_papers(index, sources="a.jsonl")) == ["Zebra Finch Song Learning"]
+    from assistant import Assistant
+
+    hits = Assistant(settings=index.settings).search("glacier radar", k=5, filters={"sources": ["b.jsonl"]})
+    assert hits and {h.paper_id for h in hits} <= {GLACIER} | {p.paper_id for p in library.all_papers(index)}
+    assert ZEBRA not in {h.paper_id for h in hits}
+    report = library.remove(index, source="b.jsonl")
+    assert len(report.removed) == 2 and [p.paper_id for p in library.all_papers(index)] == [ZEBRA]
+
+
 def test_remove_a_source_keeps_papers_with_other_sources(tmp_path, monkeypatch):
-    index, _ = build(tmp_path, monkeypatch)
+    index, files = build(tmp_path, monkeypatch)
     report = library.remove(index, source="b.jsonl")
     assert report.kept == [GLACIER] and len(report.removed) == 1 and report.removed[0].startswith("title:")
     assert report.summary() == "1 paper removed, 1 kept with their other sources. Index: 2 papers"
     assert_consistent(index)
     glacier = next(p for p in library.all_papers(index) if p.paper_id == GLACIER)
-    assert [s["name"] for s in glacier.sources] == ["a.jsonl"] and glacier.added.endswith("00:16:40+00:00")
-    assert index.stats()["sources"] == {"a.jsonl": 2}
-    assert not index.papers_with_source("b.jsonl")  # no chunk in Chroma still names the source
+    assert [s["name"] for s in glacier.sources] == [stored(files["a"])] and glacier.added.endswith("00:16:40+00:00")
+    assert index.stats()["sources"] == {stored(files["a"]): 2}
+    assert not index.papers_with_source(stored(files["b"]))  # no chunk in Chroma still names the source
     from assistant import Assistant
 
     hits = Assistant(settings=index.settings).search("active learning subword tokenizer annotation", k=5)
@@ -239,7 +292,7 @@ def test_page_library_endpoint_lists_and_removes(tmp_path, monkeypatch):
         listed = client.predict(sort="title", api_name="/library")
         assert [p["title"] for p in listed["papers"]] == [ACTIVE, "Glacier Radar at Svalbard",
                                                           "Zebra Finch Song Learning"]
-        assert listed["total"] == 3 and {c["name"]: c["papers"] for c in listed["sources"]} == {"a.jsonl": 2,
+        assert listed["total"] == 3 and {c["label"]: c["papers"] for c in listed["sources"]} == {"a.jsonl": 2,
                                                                                              "b.jsonl": 2}
         assert [p["paper_id"] for p in client.predict(source="a.jsonl", category="q-bio.NC",
                                                       api_name="/library")["papers"]] == [ZEBRA]
@@ -249,6 +302,6 @@ def test_page_library_endpoint_lists_and_removes(tmp_path, monkeypatch):
         result = client.predict(source="b.jsonl", api_name="/remove_papers")
         assert result["kept"] == [GLACIER] and result["papers_total"] == 1
         left = client.predict(api_name="/library")
-        assert [p["paper_id"] for p in left["papers"]] == [GLACIER] and left["sources"][0]["name"] == "a.jsonl"
+        assert [p["paper_id"] for p in left["papers"]] == [GLACIER] and left["sources"][0]["label"] == "a.jsonl"
     finally:
         demo.close()

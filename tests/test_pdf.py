@@ -174,4 +174,4 @@ def test_ingest_a_pdf_then_search_finds_it(tmp_path):
                          capture_output=True, text=True, timeout=300)
     hits = json.loads(out.stdout.splitlines()[-1])["hits"]
     assert hits[0]["title"] == TITLE and hits[0]["abstract"] == ABSTRACT
-    assert hits[0]["sources"] == [{"name": "paper.pdf", "date": None}]
+    assert hits[0]["sources"] == [{"name": str(good.resolve()), "date": None}]  # the file, by its path

@@ -60,7 +60,7 @@ def test_same_paper_in_two_files_is_one_paper_with_both_sources(tmp_path, tiny_p
     report = ingest([b], index=index, progress=False)
     assert (report.added, report.sources_updated, report.chunks_embedded) == (1, 1, 1)
     paper = index.stored_papers(["arxiv:0704.0002"])["arxiv:0704.0002"].paper
-    assert [s.name for s in paper.sources] == ["a.jsonl", "b.jsonl"]
+    assert [s.name for s in paper.sources] == [str(a.resolve()), str(b.resolve())]  # sources are paths
     assert report.papers_total == 3
 
 
@@ -75,7 +75,7 @@ def test_arxiv_record_replaces_title_only_record_of_same_paper(tmp_path, tiny_pa
     (pid,) = {m["paper_id"] for _c, m, _d, _v in index.scan(["metadatas"])}
     assert pid == "arxiv:2401.00001"
     paper = index.stored_papers([pid])[pid].paper
-    assert {s.name for s in paper.sources} == {"a.jsonl", "b.jsonl"}
+    assert {s.file_name for s in paper.sources} == {"a.jsonl", "b.jsonl"}
     # and the other way round: a title-only record joins the stored arXiv paper
     c = write_jsonl(tmp_path / "c.jsonl", [untitled])
     assert ingest([c], index=index, progress=False).papers_total == 1
@@ -313,8 +313,45 @@ def test_removing_the_file_a_paper_took_its_text_from_lets_the_other_file_give_i
     index = _index(tmp_path / "idx")
     ingest([a], index=index, progress=False)
     ingest([b], index=index, progress=False)
-    remove_source(index, "b.jsonl")
+    remove_source(index, str(b.resolve()))
     ingest([a], index=index, progress=False)
     record = index.side.record("arxiv:2401.00001")
-    assert [s["name"] for s in record["sources"]] == ["a.jsonl"]
+    assert [s["name"] for s in record["sources"]] == [str(a.resolve())]
     assert (record["abstract"], record["authors"]) == (first["abstract"], ["Alice A"])
+
+
+def test_two_files_of_one_name_are_two_sources_named_by_their_paths(tmp_path, tiny_papers, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = write_jsonl(tmp_path / "a" / "papers.jsonl", tiny_papers[:1])
+    b = write_jsonl(tmp_path / "b" / "papers.jsonl", tiny_papers[1:])
+    monkeypatch.chdir(tmp_path)
+    index = _index(tmp_path)
+    ingest(["a/papers.jsonl", b], index=index, progress=False)  # relative as typed: stored resolved
+    assert index.stats()["sources"] == {str(a.resolve()): 1, str(b.resolve()): 2}
+    assert set(index.papers_with_source(str(a.resolve()))) == {"arxiv:2401.00001"}
+
+
+def _old_shape_ingest(index, path) -> None:
+    """Ingest as askpapers did before sources were paths: each source named by the bare file name."""
+    from ingest.pipeline import IngestReport, ingest_papers, stamp_digests
+    from ingest.readers import read_file
+
+    papers, _errors = read_file(path)
+    assert all(s.name == path.name for p in papers for s in p.sources)
+    stamp_digests(papers)
+    ingest_papers(papers, index, IngestReport(), progress=False)
+    index.commit()
+
+
+def test_bare_source_names_of_an_older_index_become_paths_when_the_file_is_read_again(tmp_path, tiny_papers):
+    a = write_jsonl(tmp_path / "a.jsonl", tiny_papers)
+    index = _index(tmp_path)
+    _old_shape_ingest(index, a)
+    assert index.stats()["sources"] == {"a.jsonl": 3}
+    report = ingest([a], index=index, progress=False)
+    assert (report.sources_updated, report.chunks_embedded) == (3, 0)  # the same file: no second source
+    assert index.stats()["sources"] == {str(a.resolve()): 3}
+    assert not index.papers_with_source("a.jsonl")  # no chunk in Chroma keeps the bare name's flag
+    assert len(index.papers_with_source(str(a.resolve()))) == 3
+    assert ingest([a], index=index, progress=False).unchanged == 3

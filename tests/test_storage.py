@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import make_settings, write_jsonl
@@ -156,16 +157,17 @@ def _write_old_layout(index: PaperIndex, path, layout: str = "llama-index") -> N
 
 
 def _papers(index: PaperIndex) -> dict:
-    """What readers see: every paper's record with passages, and its filter fields (sources without
-    the digest of the record each gave: older layouts did not keep it)."""
+    """What readers see: every paper's record with passages, and its filter fields (sources by file
+    name and without the digest of the record each gave: older layouts kept neither the path nor it)."""
     side = index.side
 
     def record(pid):
         rec = side.record(pid)
-        return rec | {"sources": [{k: v for k, v in s.items() if k != "digest"} for s in rec["sources"]]}
+        return rec | {"sources": [{k: Path(v).name if k == "name" else v for k, v in s.items() if k != "digest"}
+                                  for s in rec["sources"]]}
 
     return {pid: (json.dumps(record(pid), sort_keys=True), side.table.n_chunks[i], side.table.date_ord[i],
-                  sorted(side.table.categories[i]), sorted(side.table.sources[i]))
+                  sorted(side.table.categories[i]), sorted(Path(s).name for s in side.table.sources[i]))
             for i, pid in enumerate(side.table.ids)}
 
 

@@ -183,6 +183,47 @@ def test_binding_beyond_localhost_needs_a_login(tmp_path, capsys, monkeypatch):
         web.serve(Assistant(index_dir=tmp_path), host="0.0.0.0", port=free_port(), block=False)
 
 
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path, capsys):
+    from assistant import Assistant
+    from assistant.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--index-dir", str(tmp_path / "idx")]) == 2
+        assert capsys.readouterr().err == f"askpapers serve: port {port} is in use; pick another with --port\n"
+        with pytest.raises(web.WebError, match=f"port {port} is in use"):
+            web.serve(Assistant(index_dir=tmp_path / "idx"), port=port, block=False)
+    assert not (tmp_path / "idx").exists()
+
+
+def test_a_request_gradio_refuses_is_one_log_line_other_failures_keep_their_traceback(capsys, caplog):
+    import gradio.queueing
+    from pydantic import BaseModel
+
+    from assistant.web.serve import quiet_refusals
+
+    class FileData(BaseModel):
+        path: str
+
+    quiet_refusals()
+    quiet_refusals()  # idempotent
+    try:
+        FileData.model_validate("/etc/passwd")  # what a bare path instead of an upload fails with
+    except Exception:
+        gradio.queueing.traceback.print_exc()
+    assert "Traceback" not in capsys.readouterr().err
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "askpapers.web"]
+    assert line.startswith("request refused: 1 validation error for FileData") and "\n" not in line
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        gradio.queueing.traceback.print_exc()
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err
+
+
 def test_gradio_is_imported_lazily():
     import subprocess
 

@@ -143,6 +143,16 @@ def test_add_papers_refuses_paths_it_did_not_receive(server, client, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_bare_path_to_add_papers_is_refused_without_a_traceback(server, capfd, caplog):
+    out = call_raw(server[1], "add_papers", [["/etc/passwd"]])  # a path where an upload belongs
+    assert "papers added" not in out and "records read" not in out
+    time.sleep(0.5)
+    assert "Traceback" not in capfd.readouterr().err
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("request refused: ")]
+    assert len(refused) == 1 and "input_value='/etc/passwd'" in refused[0], refused
+
+
+@pytest.mark.slow
 def test_an_upload_over_the_record_cap_is_refused_in_one_line(server, client, tmp_path):
     from gradio_client import handle_file
 

@@ -187,9 +187,25 @@ def test_an_uploaded_file_ingested_again_is_unchanged_and_a_corrected_one_update
     f = write_jsonl(tmp_path / "toads.jsonl", rows)
     done = job(index, [f], batch=2).run()  # three batches, one run
     assert (done.report.added, done.report.papers_in_batch) == (5, 5)
+    again = ingest([f], index=index, progress=False)  # the upload's bare file name becomes the file's path
+    assert (again.sources_updated, again.chunks_embedded) == (5, 0), again.summary()
+    assert index.stats()["sources"] == {str(f.resolve()): 5}
     again = ingest([f], index=index, progress=False)
     assert (again.unchanged, again.chunks_embedded) == (5, 0), again.summary()
     write_jsonl(f, [dict(rows[0], authors="Ann Toad, Bo Frog")] + rows[1:])
     fixed = ingest([f], index=index, progress=False)
     assert (fixed.updated, fixed.unchanged, fixed.chunks_embedded) == (1, 4, 0), fixed.summary()
     assert index.side.record("arxiv:2402.00000")["authors"] == ["Ann Toad", "Bo Frog"]
+
+
+def test_an_encoding_notice_is_a_note_not_a_problem(index, tmp_path):
+    """As the CLI prints "read as utf-16" without counting it: the page lists it as a note."""
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_text(json.dumps(papers(1)[0]) + "\n", encoding="utf-16")
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"title": "No abstract here"}])
+    status = job(index, [utf16, bad]).run().status_html()
+    assert "1 paper added" in status and "read as utf-16" in status
+    assert "1 problem:" in status and status.count('class="ap-err"') == 1  # only bad.jsonl's record
+    assert status.count('class="ap-note"') == 1 and "Note:" in status
+    alone = job(index, [utf16]).run().status_html()
+    assert "problem" not in alone and "ap-err" not in alone and "read as utf-16" in alone

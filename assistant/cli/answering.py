@@ -104,6 +104,7 @@ def cmd_chat(args) -> int:
     filters = filters_from(args)
     if no_papers(assistant):
         return EXIT_ERROR
+    filters = assistant.resolve_filters(filters)  # an unknown source: one line, before the first question
     history: list[Turn] = []
     print("Ask about the indexed papers. An empty line or Ctrl-D ends the chat.")
     while True:
@@ -128,11 +129,15 @@ def cmd_chat(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from ingest.filters import AskpapersInputError
+
     from ..api import Assistant
     from ..evaluation import evaluate_retrieval, load_questions
 
     assistant = Assistant(settings=settings_from(args))
     questions = load_questions(args.questions)
+    if not questions:
+        raise AskpapersInputError(f"no questions in {args.questions}")
     if no_papers(assistant):
         return EXIT_ERROR
     result = evaluate_retrieval(assistant, questions, k=args.k)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from .options import missing_index, open_index, settings_from
-from .output import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, emit_json, say
+from .output import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, emit_json, say
 
 
 def cmd_ingest(args) -> int:
@@ -97,19 +97,20 @@ def cmd_remove(args) -> int:
 
 def cmd_serve(args) -> int:
     from ..web import WebError, check_binding
+    from ..web.serve import PortInUse, check_port
 
     settings = settings_from(args)  # --host, --port and --auth land in the settings (and are checked there)
     host, auth = settings.host, settings.auth
     try:
         check_binding(host, auth)  # refuse before the slow gradio import
-    except WebError as exc:
-        say(f"askpapers serve: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    from ..api import Assistant
-    from ..web import serve
+        check_port(host, settings.port)
+        from ..api import Assistant
+        from ..web import serve
 
-    try:
         serve(Assistant(settings=settings), host=host, port=settings.port, auth=auth)
+    except PortInUse as exc:  # the user's choice of port: a usage error
+        say(f"askpapers serve: {exc}", multiline=False, file=sys.stderr)
+        return EXIT_USAGE
     except (WebError, OSError) as exc:
         say(f"askpapers serve: {exc}", file=sys.stderr)
         return EXIT_ERROR

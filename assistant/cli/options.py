@@ -38,7 +38,7 @@ def port_number(text: str) -> int:
 def filter_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("filters")
-    g.add_argument("--source", action="append", default=[], metavar="PAGE", help="only papers from this source file (repeatable)")
+    g.add_argument("--source", action="append", default=[], metavar="PAGE", help="only papers from this source: its path, file name or label, e.g. 'daily page of Jul 4' (repeatable)")
     g.add_argument("--category", action="append", default=[], metavar="CAT", help="only papers in this category, e.g. cs.CL (repeatable)")
     g.add_argument("--date-from", metavar="YYYY[-MM[-DD]]", help="only papers dated on or after this")
     g.add_argument("--date-to", metavar="YYYY[-MM[-DD]]", help="only papers dated on or before this")

@@ -23,12 +23,14 @@ STRONG, GOOD = 0.6, 0.45
 
 
 def source_label(source: Source | dict) -> str:
-    """A readable name for a source file: 'daily page of Jul 4', or 'papers.jsonl (Jul 4)'."""
+    """A readable name for a source file: 'daily page of Jul 4', or 'papers.jsonl (Jul 4)' (the
+    file name without its folder; `assistant.library` tells two files of one name apart)."""
     name = source.get("name", "") if isinstance(source, dict) else source.name
     date = source.get("date") if isinstance(source, dict) else source.date
     if _GENERATED.match(PurePath(name).stem):
         number = int(_GENERATED.match(PurePath(name).stem).group(1))
         return f"daily page of {date}" if date else f"daily page #{number}"
+    name = PurePath(name).name or name
     return f"{name} ({date})" if date else name
 
 

@@ -12,12 +12,16 @@ everyone out for the window rather than getting more guesses.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import logging
 import os
+import socket
+import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 from ingest.settings import Settings
@@ -35,6 +39,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 class WebError(Exception):
     """The page cannot be served as asked (e.g. a public address without a login)."""
+
+
+class PortInUse(WebError):
+    """The port asked for is taken by another program (a user's choice to change: exit 2)."""
 
 
 # --------------------------------------------------------------------------- binding
@@ -69,6 +77,59 @@ def check_binding(host: str, auth: str | None) -> tuple[str, str] | None:
             f"or bind to {DEFAULT_HOST}."
         )
     return creds
+
+
+def check_port(host: str, port: int | None) -> None:
+    """Refuse, in one line, a port another program listens on (before the slow start; gradio's own
+    error names its environment variables and `launch()`). Port 0 or None: any free port."""
+    if not port:
+        return
+    family = socket.AF_INET6 if ":" in (host or "") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closed port's TIME_WAIT is free
+        try:
+            s.bind((host.strip("[]"), port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} is in use; pick another with --port") from None
+            raise WebError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+
+
+# --------------------------------------------------------------------------- refused requests
+
+class _RefusalsInOneLine:
+    """Stands in for the `traceback` module inside gradio's request handling: a request that
+    gradio's input validation refuses (a bare path where a file upload belongs: pydantic's
+    ValidationError; a file type the component does not take: `gradio.Error`) is the client's
+    mistake, correctly refused, and gets one log line; any other failure keeps its traceback."""
+
+    def __getattr__(self, name: str):
+        return getattr(traceback, name)
+
+    def print_exc(self, *args, **kwargs) -> None:
+        exc = sys.exc_info()[1]
+        if _refused_input(exc):
+            first = (str(exc).strip().splitlines() or [""])
+            log.warning("request refused: %s", " ".join(line.strip() for line in first[:3])[:300])
+            return
+        traceback.print_exc(*args, **kwargs)
+
+
+def _refused_input(exc: BaseException | None) -> bool:
+    from gradio.exceptions import Error
+    from pydantic import ValidationError
+
+    return isinstance(exc, (ValidationError, Error))
+
+
+def quiet_refusals() -> None:
+    """Install `_RefusalsInOneLine` in gradio's queue and routes (idempotent)."""
+    import gradio.queueing
+    import gradio.routes
+
+    for module in (gradio.queueing, gradio.routes):
+        if getattr(module, "traceback", None) is traceback:
+            module.traceback = _RefusalsInOneLine()
 
 
 # --------------------------------------------------------------------------- login throttling
@@ -193,14 +254,21 @@ def serve(assistant, host: str | None = None, port: int | None = None, auth: str
     host = host or settings.host
     port = settings.port if port is None else port
     creds = check_binding(host, auth if auth is not None else settings.auth)
+    check_port(host, port)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     warm = threading.Thread(target=_warm_up, args=(assistant,), daemon=True)
     warm.start()  # open the index and load the model while gradio imports
     demo = build_app(assistant)
     warm.join()
-    demo.launch(server_name=host, server_port=port or None, auth=creds, prevent_thread_lock=True, quiet=True,
-                inbrowser=False, share=False, ssr_mode=False, app_kwargs={"middleware": throttle_middleware(settings)},
-                **launch_kwargs(settings))
+    quiet_refusals()
+    try:
+        demo.launch(server_name=host, server_port=port or None, auth=creds, prevent_thread_lock=True, quiet=True,
+                    inbrowser=False, share=False, ssr_mode=False,
+                    app_kwargs={"middleware": throttle_middleware(settings)}, **launch_kwargs(settings))
+    except OSError as exc:
+        if port and "empty port" in str(exc):  # taken since `check_port` looked
+            raise PortInUse(f"port {port} is in use; pick another with --port") from None
+        raise
     if not quiet:
         _announce(demo, host, creds, settings)
     if not block:

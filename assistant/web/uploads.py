@@ -91,6 +91,7 @@ class _Progress:
     records_used: int = 0
     waiting: str = ""  # another process is writing the index: its one line
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how a file was read ("read as utf-16"): no problem
 
 
 class UploadJob:
@@ -232,7 +233,8 @@ class UploadJob:
         p.records_used += records
         self.report.files_read += 1
         self.report.records_read += len(papers)
-        p.errors.extend(_file_error(str(e), path, name) for e in errors)
+        p.errors.extend(_file_error(str(e), path, name) for e in errors if not e.notice)
+        p.notes.extend(_file_error(str(e), path, name) for e in errors if e.notice)  # as the CLI: not counted
         return papers
 
     def _commit(self) -> None:
@@ -262,7 +264,7 @@ class UploadJob:
                 step = f"Reading {where}"
             stopping = " Cancelling after this batch…" if self.cancelled.is_set() else ""
             return f'<div class="ap-upload-status">{step}…{stopping}</div>'
-        return f'<div class="ap-upload-status">{self._summary()}{render_problems(p.errors)}</div>'
+        return f'<div class="ap-upload-status">{self._summary()}{render_problems(p.errors)}{render_notes(p.notes)}</div>'
 
     def _summary(self) -> str:
         r, p = self.report, self.progress
@@ -285,6 +287,18 @@ def render_problems(errors: list[str]) -> str:
     more = len(errors) - len(shown)
     return (f"<div>{len(errors)} problem{'s' if len(errors) != 1 else ''}:</div><ul>"
             + "".join(f'<li class="ap-err">{esc(e)}</li>' for e in shown) + "</ul>"
+            + (f"<div>… and {more} more</div>" if more else ""))
+
+
+def render_notes(notes: list[str]) -> str:
+    """How files were read (their encoding, when not UTF-8): listed as notes, not problems, as the
+    CLI prints them without counting them."""
+    if not notes:
+        return ""
+    shown = notes[:SHOWN_ERRORS]
+    more = len(notes) - len(shown)
+    return (f"<div>{'Note' if len(notes) == 1 else 'Notes'}:</div><ul>"
+            + "".join(f'<li class="ap-note">{esc(n)}</li>' for n in shown) + "</ul>"
             + (f"<div>… and {more} more</div>" if more else ""))
 
 
