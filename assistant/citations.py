@@ -159,12 +159,16 @@ class _Checker:
         self.abstracts = [split_sentences(h.abstract) for h in self.hits]
         self.short_names = [short_name(h.title, a) for h, a in zip(self.hits, self.abstracts)]
 
+    def is_title(self, text: str) -> bool:
+        """A bare title of a source ("Pooling And Attention: What Are …?"): a small model echoing its
+        prompt's source list, no part of an answer."""
+        return text.strip().rstrip(".").strip().lower() in {h.title.strip().lower() for h in self.hits}
+
     def is_claim(self, text: str) -> bool:
         """A sentence that states something (as opposed to "Sure!", "Here is what they say:" or
         a bare paper title, which a small model may reply with when nothing answers)."""
-        bare = text.strip().rstrip(".").strip().lower()
         return (len(text.split()) >= MIN_CLAIM_WORDS and not text.rstrip().endswith(":")
-                and bare not in {h.title.strip().lower() for h in self.hits} and bool(self.scorer.terms(text)))
+                and not self.is_title(text) and bool(self.scorer.terms(text)))
 
     def supports(self, claim: str) -> list[tuple[float, int]]:
         """For each source: how well its best sentence supports `claim`, and which sentence."""
@@ -186,6 +190,8 @@ class _Checker:
         # "[1] shows …" use the marker as a word and stay as written
         if rest[:1].isupper() and not _MARKERS.search(rest):
             sentence = with_markers(rest, cited)
+        if self.is_title(claim):  # "[3] Pooling And Attention: …": the prompt's source list echoed
+            return None
         if not self.is_claim(claim):
             return sentence if not cited else claim or None  # connective text: no citation to check
         for n in [n for n in cited if not 1 <= n <= len(self.hits)]:

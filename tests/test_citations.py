@@ -68,6 +68,16 @@ def test_unmarked_claims_are_cited_to_the_source_that_supports_them(scorer, hits
     assert sum("added the citation [1]" in w for w in checked.warnings) == 2
 
 
+def test_an_echoed_source_list_keeps_its_claims_and_drops_the_titles(scorer, hits):
+    # a 1.5B model pasted its prompt: evidence lines, then the other sources' bare titles
+    text = ("[1] It can handle documents up to 32K tokens long.\n"
+            "[2] NV-Embed: Improved Techniques for Training LLMs as Generalist Embedding Models\n"
+            "[3] Solar Wind Turbulence at Small Scales")
+    checked = check_citations(text, hits, scorer)
+    assert checked.text == "It can handle documents up to 32K tokens long [1]."
+    assert checked.claims == 1 and [c.number for c in checked.citations] == [1]
+
+
 def test_wrong_marker_is_re_cited(scorer, hits):
     checked = check_citations("NV-Embed removes the causal attention mask during contrastive training [3].",
                               hits, scorer)
