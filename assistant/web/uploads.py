@@ -281,24 +281,22 @@ class UploadJob:
 
 def render_problems(errors: list[str]) -> str:
     """The one-line problems of an upload as a list (the first SHOWN_ERRORS of them)."""
-    if not errors:
-        return ""
-    shown = errors[:SHOWN_ERRORS]
-    more = len(errors) - len(shown)
-    return (f"<div>{len(errors)} problem{'s' if len(errors) != 1 else ''}:</div><ul>"
-            + "".join(f'<li class="ap-err">{esc(e)}</li>' for e in shown) + "</ul>"
-            + (f"<div>… and {more} more</div>" if more else ""))
+    return _render_list(f"{len(errors)} problem{'s' if len(errors) != 1 else ''}:", errors, "ap-err")
 
 
 def render_notes(notes: list[str]) -> str:
     """How files were read (their encoding, when not UTF-8): listed as notes, not problems, as the
     CLI prints them without counting them."""
-    if not notes:
+    return _render_list("Note:" if len(notes) == 1 else "Notes:", notes, "ap-note")
+
+
+def _render_list(heading: str, lines: list[str], css: str) -> str:
+    """`heading`, then the first SHOWN_ERRORS of `lines` as list items of class `css` ("" for none)."""
+    if not lines:
         return ""
-    shown = notes[:SHOWN_ERRORS]
-    more = len(notes) - len(shown)
-    return (f"<div>{'Note' if len(notes) == 1 else 'Notes'}:</div><ul>"
-            + "".join(f'<li class="ap-note">{esc(n)}</li>' for n in shown) + "</ul>"
+    shown = lines[:SHOWN_ERRORS]
+    more = len(lines) - len(shown)
+    return (f"<div>{heading}</div><ul>" + "".join(f'<li class="{css}">{esc(line)}</li>' for line in shown) + "</ul>"
             + (f"<div>… and {more} more</div>" if more else ""))
 
 
