@@ -158,17 +158,17 @@ class _Checker:
     def __post_init__(self) -> None:
         self.abstracts = [split_sentences(h.abstract) for h in self.hits]
         self.short_names = [short_name(h.title, a) for h, a in zip(self.hits, self.abstracts)]
+        self.titles = {h.title.strip().lower() for h in self.hits}
 
     def is_title(self, text: str) -> bool:
         """A bare title of a source ("Pooling And Attention: What Are …?"): a small model echoing its
         prompt's source list, no part of an answer."""
-        return text.strip().rstrip(".").strip().lower() in {h.title.strip().lower() for h in self.hits}
+        return text.strip().rstrip(".").strip().lower() in self.titles
 
     def is_claim(self, text: str) -> bool:
-        """A sentence that states something (as opposed to "Sure!", "Here is what they say:" or
-        a bare paper title, which a small model may reply with when nothing answers)."""
-        return (len(text.split()) >= MIN_CLAIM_WORDS and not text.rstrip().endswith(":")
-                and not self.is_title(text) and bool(self.scorer.terms(text)))
+        """A sentence that states something (as opposed to "Sure!" or "Here is what they say:"; a bare
+        paper title is dropped before, `is_title`)."""
+        return len(text.split()) >= MIN_CLAIM_WORDS and not text.rstrip().endswith(":") and bool(self.scorer.terms(text))
 
     def supports(self, claim: str) -> list[tuple[float, int]]:
         """For each source: how well its best sentence supports `claim`, and which sentence."""

@@ -56,14 +56,15 @@ _DESCRIBED = re.compile(r"[\s,;:]*(?:(?:in|for|from|about|on)\s+)?(the|a|an|any)
 # "and KaLM-Embedding-V2, what does it use?", "what about TAPE — how does it …?", "also, for scene-aware
 # speech enhancement (SAV-SE), what …?": the rest opens on what it asks about (a short phrase, after
 # "for/about/regarding" or none), then a comma, colon or dash, then its question
-_TOPIC_FIRST = re.compile(r"[\s,;:]*(?P<lead>(?:for|about|regarding|as\s+for|in)\s+)?(?:the\s+)?"
+_TOPIC_FIRST = re.compile(r"[\s,;:]*(?P<lead>(?:for|about|regarding|as\s+for)\s+|in\s+(?=['\"“]))?(?:the\s+)?"
                           r"(?P<phrase>'[^']+'|\"[^\"]+\"|“[^”]+”|[\w.+()/-]+(?:\s+[\w.+()/-]+){0,6}?)\s*(?:[,:—–]|\s-\s)",
                           re.I)
 _SUBJECT_VERBS = frozenset("""use uses used work works keep keeps kept estimate estimates need needs handle handles
     compare compares differ differs perform performs scale scales run runs rely relies require requires""".split())
 _SETTING_WORDS = frozenset("on in at with under over across to from by into than vs versus".split())
-TOPIC_OWN_WORDS = 2  # ... and one with no lead and no name at least this many ("graph pruning for model compression")
 TOPIC_LEAD_WORDS = 2  # a topic after "for/about" names at least this many new subject words ("for ImageNet" is a setting)
+TOPIC_OWN_WORDS = 2  # a topic with no lead and no name names at least this many ("graph pruning for model compression")
+_THERE = re.compile(r"\b(there|here)\b", re.I)
 # "the biggest instruction-tuned one": one of the things just discussed
 _ONE_DESCRIBED = re.compile(r"\bthe\s+(?:[\w-]+\s+){1,3}(one|ones)\b", re.I)
 _ONE_OF_THOSE = re.compile(r"the\s+(one|ones|other|others)", re.I)
@@ -83,7 +84,7 @@ _IDENTIFY = re.compile(r"^\s*(which|what|name|list|find)\s+(\w+\s+)?(papers?|wor
 # a definite noun phrase with nothing after it saying which one ("is the 200K model trained from
 # scratch?", "how big is the production dataset?") presupposes the thing under discussion: "the",
 # then its words that name nothing new, unless a specifier follows them ("the 34B base model of …")
-_DEFINITE = re.compile(r"\bthe(?=((?:\s+[\w'.-]+){1,6}[,;:?!]?))", re.I)
+_DEFINITE = re.compile(r"\bthe(?=((?:\s+[\w'.-]+){1,6}[,;:]?))", re.I)
 _SPECIFIER = frozenset("of that which who whose for called named".split())
 _PAPER_ON = re.compile(r"\s*(paper|work|study|article)s?\s+(on|about|that|which|where)\b", re.I)
 MAX_CARRIED_WORDS = 24  # words of the last question a condensed follow-up carries
@@ -150,8 +151,6 @@ _WH_CLAUSE = re.compile(r"(?:^|[.?!:;,]\s*|\band\s+|\bbut\s+)(?:[\w'-]+\s+){0,3}
 # "is there an implementation of it?", "what accuracy did that report give?"
 _INVERTED = re.compile(rf"\s*(?:(?:[\w'-]+\s+){{0,3}}?(?:{_WH_WORDS})\b"
                        rf"(?:\s+[\w'-]+){{0,8}}?\s+)?(?:{_AUX_WORDS})\b", re.I)
-# a question opening on the setting it asks about: "on ImageNet-scale data, how …", "across languages, does …"
-_SETTING_FIRST = re.compile(r"\s*(?:on|at|under|over|across|with)\s+[^,;:]+[,;:]", re.I)
 _AUXILIARY = re.compile(rf"\b({_AUX_WORDS})\s+$", re.I)
 _REFERRING = re.compile(r"\b(they|them|it|itself|themselves|he|she|him|its|their|theirs|his|her|this|that|these|"
                         r"those|such|said|aforementioned|the)\b", re.I)
@@ -205,13 +204,9 @@ def _has_antecedent(question: str, at: int, plural: bool = False, same_clause: b
         start = breaks[-1].end() if breaks else 0
         if _INVERTED.match(before[start:]):  # a question's own clause: what it asks about, not a referent
             before = before[:start]
-    setting = _SETTING_FIRST.match(before)  # "on Chinese text-to-image retrieval, which systems does it beat?"
-    if setting and not any(_is_name(w) for w in _WORD.findall(setting.group(0))):
-        before = before[setting.end():]  # a setting of the question, not what "it" is
     if plural:  # "several reward models so a policy can't exploit them": a generic plural is a referent too
-        words = content_words(before)  # "the deep hashing paper …: which traits do they fuse?": its authors
-        return any(_plural(w) or _names_work(w, before) for w in words) or (
-            any(w.lower() in _PAPER_NOUNS for w in words) and bool(subject_words(before)))
+        # "the deep hashing paper …: which traits do they fuse?": its authors ("the full paper" is the last one)
+        return any(_plural(w) or _names_work(w, before) for w in content_words(before)) or _described_paper(before)
     return bool(subject_words(before))
 
 
@@ -313,23 +308,41 @@ def _opens_on_topic(rest: str, said: set[str]) -> bool:
     words = [w.strip("()") for w in _WORD.findall(topic.group("phrase"))]
     if not words or words[0].lower() in _SETTING_WORDS:  # "and on COCO and Flickr30k, how much does it gain?"
         return False
+    if topic.group("phrase")[:1] in "'\"“":  # "also, in 'Towards Robust … Learning', how does their learner …?"
+        return len(words) >= 2  # a title in quotes: a paper of its own
     new_names = [w for w in words if (_is_name(w) or _capitalised_name(w)) and _stem_word(w) not in said]
     new_words = [w for w in subject_words(topic.group("phrase")) if _stem_word(w.strip("()")) not in said]
     if not topic.group("lead"):
         # "graph pruning for model compression, how do they choose the final configuration?" (a described
         # topic, then a question of its own), not "image classification, does it help there?" (a setting)
-        asks_own = any(_stem_word(w) not in said for w in subject_words(rest[topic.end():]))
+        asked = rest[topic.end():]  # "…, how much latency does it save there?": the topic is a setting
+        asks_own = not _THERE.search(asked) and any(_stem_word(w) not in said for w in subject_words(asked))
         return bool(new_names) or (bool(new_words) and _names_paper(words)) or (
             len(new_words) >= TOPIC_OWN_WORDS and asks_own)
     return bool(new_names) and len(new_words) >= TOPIC_LEAD_WORDS
 
 
-_PAPER_NOUNS = frozenset("paper papers work study article".split())
+_THE_PAPER = re.compile(r"\bthe\s+((?:[\w-]+\s+){1,4})(?:paper|work|study|article)\b", re.I)
+
+
+def _described_paper(text: str) -> bool:
+    """`text` describes a paper by what it is about: "the deep hashing paper", "the bridging-subword-gaps
+    paper" (two subject words before the paper noun, or one hyphenated), not "the full paper", "the
+    original paper", "the very same paper"."""
+    for m in _THE_PAPER.finditer(text):
+        about = [w for w in m.group(1).split() if w.lower() not in _STOP and _stem_word(w) not in _GENERIC
+                 and w.lower() not in _PLAIN_PAPER]
+        if len(about) >= 2 or any("-" in w.strip("-") for w in about):
+            return True
+    return False
+
+
+_PLAIN_PAPER = frozenset("full original published same very whole entire actual main earlier above cited".split())
 
 
 def _names_paper(words: list[str]) -> bool:
-    """A phrase that ends on a paper noun: "the model re-basin paper", "the deep hashing work"."""
-    return bool(words) and words[-1].lower() in _PAPER_NOUNS
+    """A phrase that describes a paper: "model re-basin paper", "deep hashing work" (`_described_paper`)."""
+    return _described_paper("the " + " ".join(words))
 
 
 def _points_back_from(rest: str) -> bool:

@@ -69,19 +69,17 @@ def lists_every_source(raw: str, shown: int) -> bool:
 
 
 # what is left of a sentence that cites in place of saying: "The three techniques are [1], [2], and [4]."
-_CITED_IN_PLACE = re.compile(r"(?:\b(?:are|is|were|was|include|includes|included|by|from|in|:)|,)[\s,;:]*(?:and|or)?"
-                             r"[\s,;:]*[.!?]?\s*$", re.IGNORECASE)
+_CITED_IN_PLACE = re.compile(r"\b(?:are|were|include|includes|included|:)[\s,;:]*(?:and|or)?[\s,;:]*[.!?]?\s*$",
+                             re.IGNORECASE)
 
 
 def cites_in_place(raw: str) -> bool:
     """Does every sentence of the reply name what it answers only by [n] markers ("The three techniques
-    they used are [1], [2], and [4].")? Without its markers each ends on "are", "by" or a comma."""
+    they used are [1], [2], and [4].")? Without its markers each ends on "are", "include" or a colon
+    ("… as reported in [1]." says something; "… are [1] and [2]." does not)."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", raw.strip()) if s.strip()]
-    return bool(sentences) and all(_MARKERS_IN.search(s) and _CITED_IN_PLACE.search(without_markers(s))
+    return bool(sentences) and all(without_markers(s) != s and _CITED_IN_PLACE.search(without_markers(s))
                                    for s in sentences)
-
-
-_MARKERS_IN = re.compile(r"\[\d+\]")
 
 
 def is_refusal(text: str) -> bool:

@@ -39,7 +39,10 @@ _UNITLESS = frozenset("""on in of for at across over with from by to than and or
 _RANGE_END = re.compile(r"^[-–]\d[\d.,]*[kmbtx×%]?\\?%?$")
 _PERCENT_UNITS = frozenset("percent percentage pp points point".split())
 _FACTOR_UNITS = frozenset("times fold".split())
-_ASKS_FACTOR = re.compile(r"\b(?:what|which)\s+factor\b|\bhow\s+many\s+(?:times|fold)\b|\bhow\s+many-fold\b", re.I)
+# "by what factor …?", "how many times faster …?" (not "which factor matters most?", "how many times did they run it?")
+_ASKS_FACTOR = re.compile(r"\bby\s+(?:what|which|how\s+(?:large|big)\s+a)\s+factor\b|\bhow\s+many-?fold\b|"
+                          r"\bhow\s+many\s+times\s+(?:more|less|fewer|faster|slower|larger|smaller|bigger|higher|lower|"
+                          r"longer|shorter|cheaper|better|as)\b", re.I)
 _FACTOR_OF = re.compile(r"\bfactor\s+of\s+(?:about\s+|around\s+|up\s+to\s+|roughly\s+)?$", re.I)
 # measures a factor ("3x") may give; scores and shares ("what accuracy", "how much of the compute") it does not
 _FACTOR_NOUNS = r"rate|gain|gains|speed-?up|improvement|improvements|reduction|increase|decrease"
@@ -64,7 +67,7 @@ def _measured(question: str) -> tuple[list[str], str]:
 
 
 def _is_factor(text: str, m: re.Match, unit: str | None) -> bool:
-    """The number `m` of `text` is a factor: "4x", "3×", "3 times", "10-fold", "a factor of 4"."""
+    """The number `m` of `text` is a factor: "4x", "3×", "3 times", "10 fold", "a factor of 4"."""
     return m.group(0)[-1] in "x×" or unit in _FACTOR_UNITS or bool(_FACTOR_OF.search(text, 0, m.start()))
 
 
@@ -106,7 +109,9 @@ _CITED_BY = re.compile(r"(?:et\s+al\.?|[A-Z][A-Za-z-]+),?\s*$")  # "(Mishkin & M
 
 def _cited_year(text: str, m: re.Match) -> bool:
     """The number `m` of `text` is the year of a reference: "(Mishkin & Matas, 2015)", "et al., 2016;"."""
-    return (_YEAR.fullmatch(m.group(0)) is not None and text[m.end():m.end() + 1] in (")", "]", ";", ",")
+    year = m.group(0).rstrip(".,")  # "2016," : the number pattern keeps a trailing comma
+    end = m.start() + len(year)
+    return (_YEAR.fullmatch(year) is not None and text[end:end + 1] in (")", "]", ";", ",")
             and _CITED_BY.search(text[max(0, m.start() - 40):m.start()]) is not None)
 
 

@@ -81,7 +81,7 @@ _GENERIC_NAMES = {
 }
 # a sentence that gives something a name: "we propose X", "… called X"
 _INTRODUCES = re.compile(r"\b(we|this (paper|work|study))\s+(propose|introduce|present|develop|call|name|dub|term|coin)"
-                         r"s?\b|\b(called|named|dubbed|termed|coined)\b", re.I)
+                         r"s?\b|\b(called|named|dubbed|termed|coined)\b(?!\s+entit)", re.I)  # not "named entity"
 # what a paper did, and what it found: the gist of an abstract for a search-box query
 _CONTRIBUTION = re.compile(
     r"\b(we|this (paper|work|study|article))\b[^.]{0,40}?\b(propose|present|introduce|develop|explore|design|"
@@ -135,6 +135,7 @@ def _name_asked(question: str) -> re.Match | None:
 # "name of the approach that lets a model choose how many layers to run": after the name asked, a
 # relative clause describes what is named; a quantity in it is not what the question asks
 _DESCRIBING = re.compile(r"\b(that|which|who|whose|where|to)\b", re.I)
+_NEW_CLAUSE = re.compile(r"\b(and|but)\b|[?;]", re.I)  # "Which optimizer did they switch to, and how much …?"
 
 
 def _quantity_asked(question: str) -> re.Match | None:
@@ -143,7 +144,8 @@ def _quantity_asked(question: str) -> re.Match | None:
     m = _QUANTITY.search(question)
     if m:
         name = _name_asked(question)
-        if name and name.end() <= m.start() and _DESCRIBING.search(question, name.end(), m.start()):
+        between = question[name.end():m.start()] if name and name.end() <= m.start() else ""
+        if _DESCRIBING.search(between) and not _NEW_CLAUSE.search(between):
             return None
     return m
 
@@ -196,7 +198,7 @@ def asks_for_several(question: str) -> bool:
 _COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
 # "what were the three tricks they used?", "which two techniques did they add?", "name the 4 stages"
 _ITEMS_ASKED = re.compile(r"\b(?:what|which|name|list|give)\b(?:\s+(?:are|were|is|was))?(?:\s+the|\s+its|\s+their)?"
-                          r"\s+(two|three|four|five|six|[2-6])\s+(?:[\w-]+\s+){0,2}?[a-z-]+s\b", re.I)
+                          r"\s+(two|three|four|five|six)\s+(?:[\w-]+\s+){0,2}?[a-z-]+[^s\W]s\b", re.I)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
 # numbered items, each kind with what its mark counts: "(1)", "1)", "(ii)", "(b)"
 _ITEM_MARKS = ((re.compile(r"\((\d)\)"), int), (re.compile(r"(?<![\w(])(\d)\)"), int),
@@ -394,10 +396,19 @@ def writes_title(question: str, title: str) -> bool:
     """The question writes the paper's title (before any colon), of at least two words, as the title
     does, capitals and all: "Convolution Aware Initialization", "Go Wider Instead of Deeper"."""
     head = title.split(":")[0].strip()
-    return (len(head.split()) >= 2 and any(c.isupper() for c in head)
-            and re.search(rf"(?<!\w){re.escape(head)}(?!\w)", question) is not None)
+    if len(head.split()) < 2 or not any(c.isupper() for c in head):
+        return False
+    m = re.search(rf"(?<![\w-]){re.escape(head)}(?![\w-])", question)
+    if m is None:
+        return False
+    before, after = question[:m.start()].split()[-1:], question[m.end():].split()[:1]
+    # not part of a longer name ("Effective Structured Prompting" holds "Structured Prompting"), nor a
+    # rival or setting ("faster than Pointer Networks")
+    return not (before and (before[0][:1].isupper() and m.start() > len(before[0]) + 1
+                            or before[0].lower() in _SETTING_WORDS)) and not (after and after[0][:1].isupper())
 
 
+_SETTING_WORDS = frozenset("on in than over against versus vs vs. with from".split())
 _SETTING_NAME = re.compile(r"\b(?:on|in|than|over|against|versus|vs\.?|with|from)\s+(?:the\s+)?\S+", re.I)
 
 

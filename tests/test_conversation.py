@@ -102,7 +102,7 @@ def test_follow_up_decisions_on_the_tenth_pairs_set():
 
 def test_follow_up_decisions_on_the_eleventh_pairs_set():
     """The eleventh set (followup_pairs_eleventh.jsonl: 0.76 unseen on ca2f809, most misses a new paper
-    described without a name and then called "they/it"; then used for the described-topic rules)."""
+    described without a name and then called "they/it"; then used for the described-topic rules; p11049 "on Chinese text-to-image retrieval, which systems does it beat?" is wrong again after review: an opening "on …" phrase may be the subject too)."""
     from assistant.evaluation import evaluate_follow_ups
 
     result = evaluate_follow_ups(FIXTURES / "followup_pairs_eleventh.jsonl")
@@ -138,7 +138,13 @@ def test_follow_up_decisions_on_the_eleventh_pairs_set():
     # ... but a setting, a short generic phrase or a wh-phrase is not one
     ("what about image classification, does it help there?", True),
     ("And in the paper, what do they use?", True),
-    ("on Chinese text-to-image retrieval, which systems does it beat?", True),
+    # found in review: "the paper" plainly, "in" + a setting, a topic "there" are the last turn's
+    ("Going back to the paper, which baselines did they compare against?", True),
+    ("In the full paper, what datasets do they use?", True),
+    ("and in out-of-domain tests on LongBench, how does it do?", True),
+    ("and multi-document question answering, how much latency does it save there?", True),
+    ("Which was the best downstream transfer result?", True),
+    ("also, in “Attention Is All You Need”, how many heads do they use?", False),  # a quoted title
     ("how big an improvement over Herbelot and Vecchi does it get?", True),
     ("What does the required prompt length depend on?", True),
 ])

@@ -128,6 +128,10 @@ def test_a_factor_asked_is_counted_by_a_factor_stated():
     assert counts_asked("It extends the context 4 times.", q)
     assert counts_asked("It extends contexts by a factor of 4.", q)
     assert not counts_asked("We train on 8 GPUs.", q)
+    # "which factor" as a cause, "how many times" as repetitions: no factor asked
+    assert not counts_asked("It reaches target accuracy 3x faster.", "Which factor matters most for the speedup?")
+    assert not counts_asked("It trains 2x faster.", "How many times did they run each experiment?")
+    assert counts_asked("It trains 2x faster.", "How many times faster does it train?")
 
 
 def test_the_year_of_a_reference_is_no_quantity():
@@ -136,4 +140,5 @@ def test_the_year_of_a_reference_is_no_quantity():
     q = "What CIFAR-10 accuracy does it get?"
     assert not measures_asked("Initialization matters (Mishkin & Matas, 2015).", q)
     assert not measures_asked("The scheme of He et al., 2016; was widely adopted.", q)
+    assert not measures_asked("He et al. 2016, the scheme, was widely adopted.", q)
     assert measures_asked("It reaches 95.2 on CIFAR-10.", q)

@@ -162,6 +162,7 @@ def test_a_quantity_in_a_clause_describing_the_named_thing_is_not_asked():
     assert answer_type(q) == NAME and not wants_quantity(q)
     assert answer_type("How many encoder layers does the approach run?") == QUANTITY
     assert answer_type("Which benchmark, and how many examples does it hold?") == QUANTITY  # asked in its own clause
+    assert answer_type("What baseline do they compare to and by how much do they beat it?") == QUANTITY
 
 
 def test_a_question_calls_a_paper_by_its_title_or_name_not_by_a_dimension():
@@ -176,6 +177,9 @@ def test_a_question_calls_a_paper_by_its_title_or_name_not_by_a_dimension():
     assert not writes_title("what does convolution aware initialization do?", "Convolution Aware Initialization: X")
     hits = [hit("Mimetic Initialization of Self-Attention Layers"), hit("Convolution Aware Initialization")]
     assert named_paper(q, hits) == 1
+    # part of a longer name, or a rival: not a call by title
+    assert not writes_title("What verbalizer does Effective Structured Prompting use?", "Structured Prompting: Scaling")
+    assert not writes_title("How much faster than Pointer Networks is the set transformer?", "Pointer Networks")
     # "3D" of "Learning 3D Representations …" is what the paper is about, not its name
     q3d = "What approach brings BERT-style masked pretraining to convnets by treating pixels like a 3D point cloud?"
     assert named_paper(q3d, [hit("Designing BERT for Convolutional Networks"),
@@ -193,6 +197,7 @@ def test_items_asked_and_items_numbered():
     assert items_asked("what were the three tricks they used to get there?") == 3
     assert items_asked("Which two techniques did they add to help train such huge networks?") == 2
     assert items_asked("How many layers does it have?") is None
+    assert items_asked("What is the 4 class accuracy?") is None
     assert enumerated_items("by (1) carefully initializing the network, (2) applying learning rate scaling, "
                             "and (3) performing data up-sampling") == 3
     assert enumerated_items("two obstacles: (i) irregular inputs and (ii) single-scale decoders") == 2
@@ -206,3 +211,4 @@ def test_introduced_names():
 
     assert "spark" in introduced_names(["Our method called Sparse masKed modeling (SparK) is general."])
     assert introduced_names(["We train a BiLSTM classifier on Dutch sentences."]) == set()
+    assert introduced_names(["It improves named entity recognition (NER) by 2 points."]) == set()

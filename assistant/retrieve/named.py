@@ -34,7 +34,8 @@ def named_first(side: SideIndex, query: str, ranked: list[str], fused: dict[str,
         if side.df(rarest) > NAMED_DF:
             continue
         papers = {pid for pid, _score in side.search(Counter({rarest: 1}), NAMED_DF, mask) if _goes_by(side, pid, name)}
-        held = papers if held is None else held & papers
+        if papers:  # a name no paper goes by ("SimCSE", a baseline) says nothing about which paper is meant
+            held = papers if held is None else held & papers
     if not held:
         return ranked
     first = [pid for pid in ranked if pid in held]
