@@ -27,7 +27,7 @@ from .dedupe import dedupe, merge_records
 from .faults import kill_point
 from .progress import NoProgress, Progress, make_progress
 from .readers import stream_paths
-from .records import ARXIV_ABS_URL, Paper, ReadError, Source, is_title_id
+from .records import ARXIV_ABS_URL, Paper, ReadError, Source, is_title_id, merged_sources
 from .run import IngestReport, RunState  # noqa: F401 - IngestReport is imported from here by callers
 from .settings import Settings
 from .store import SRC_PREFIX, PaperIndex, StoredPaper
@@ -54,8 +54,13 @@ def _absorbed(new: Paper, old: Paper) -> bool:
     what later records of the run that stored it said after them: re-reading an input whose papers
     fall in several read parts (a title-only page record in one, the arXiv record in a later one)
     leaves every paper as it is, instead of letting the earlier part's record win for a while."""
-    digests = {s: s.digest for s in old.sources}
-    return bool(new.sources) and all(s.digest and digests.get(s) == s.digest for s in new.sources)
+    return bool(new.sources) and all(s.digest and _read_before(s, old) for s in new.sources)
+
+
+def _read_before(src: Source, old: Paper) -> bool:
+    """Whether `old` lists `src` with its digest: under its path, or under the bare file name an
+    older index recorded it by (`Source.upgrades`; a new name alone is no new record)."""
+    return any(o.digest == src.digest and (o == src or src.upgrades(o)) for o in old.sources)
 
 
 def _record_changed(new: Paper, old: Paper) -> bool:
@@ -91,7 +96,10 @@ def stamp_digests(papers: list[Paper]) -> None:
 def name_by_path(papers: list[Paper], path: str | Path) -> None:
     """Name the source of papers read from the file `path` by its resolved path (readers name it
     by the file name): two files of the same name in two folders are then two sources."""
-    resolved = str(Path(path).resolve())
+    try:
+        resolved = str(Path(path).resolve())
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): its reader reports it
+        resolved = str(Path(path).absolute())
     bare = Source(Path(path).name).name  # as the reader's Source cleaned it (undecodable bytes)
     for p in papers:
         p.sources = [Source(resolved, s.date, s.digest) if s.name == bare else s for s in p.sources]
@@ -212,7 +220,9 @@ def _ingest_batch(papers: list[Paper], index: PaperIndex, run: RunState, bar, wr
     for p in papers:
         own = stored.get(p.paper_id)
         if own is not None and not run.changed(p.paper_id) and _absorbed(p, own.paper):
-            p = own.paper  # read before, unchanged: the stored paper holds it as it should (see _absorbed)
+            # read before, unchanged: the stored paper holds it as it should (see _absorbed); a bare
+            # file name it was recorded by takes the path it was read from now
+            p = Paper(**{**own.paper.__dict__, "sources": merged_sources(own.paper.sources, p.sources)})
             olds = olds_of.get(p.paper_id, [])
         else:
             olds = [p.paper_id, *olds_of.get(p.paper_id, [])]

@@ -332,13 +332,15 @@ def test_two_files_of_one_name_are_two_sources_named_by_their_paths(tmp_path, ti
     assert set(index.papers_with_source(str(a.resolve()))) == {"arxiv:2401.00001"}
 
 
-def _old_shape_ingest(index, path) -> None:
+def _old_shape_ingest(index, *paths) -> None:
     """Ingest as askpapers did before sources were paths: each source named by the bare file name."""
     from ingest.pipeline import IngestReport, ingest_papers, stamp_digests
     from ingest.readers import read_file
 
-    papers, _errors = read_file(path)
-    assert all(s.name == path.name for p in papers for s in p.sources)
+    papers = []
+    for path in paths:
+        papers += read_file(path)[0]
+    assert all(s.name in {path.name for path in paths} for p in papers for s in p.sources)
     stamp_digests(papers)
     ingest_papers(papers, index, IngestReport(), progress=False)
     index.commit()
@@ -355,3 +357,25 @@ def test_bare_source_names_of_an_older_index_become_paths_when_the_file_is_read_
     assert not index.papers_with_source("a.jsonl")  # no chunk in Chroma keeps the bare name's flag
     assert len(index.papers_with_source(str(a.resolve()))) == 3
     assert ingest([a], index=index, progress=False).unchanged == 3
+
+
+def test_reading_one_file_again_under_its_path_keeps_the_paper_another_file_gave(tmp_path):
+    """A paper two files give different records of, stored by an older index under bare names:
+    re-ingesting one file only names its path; the paper keeps its text and vectors, as a re-run
+    of that file on a new index leaves it."""
+    one = {"id": "2401.00001", "title": "Glacier radar", "abstract": "Radar sounding of glaciers.",
+           "authors": "Al A"}
+    a = write_jsonl(tmp_path / "a.jsonl", [one])
+    b = write_jsonl(tmp_path / "b.jsonl", [dict(one, abstract="A revised abstract on radar sounding.")])
+    index = _index(tmp_path / "old")
+    _old_shape_ingest(index, a, b)
+    before = index.side.record("arxiv:2401.00001")
+    report = ingest([a], index=index, progress=False)
+    assert (report.updated, report.sources_updated, report.chunks_embedded) == (0, 1, 0), report.summary()
+    after = index.side.record("arxiv:2401.00001")
+    assert (after["abstract"], after["authors"]) == (before["abstract"], before["authors"])
+    assert [s["name"] for s in after["sources"]] == [str(a.resolve()), "b.jsonl"]
+    assert ingest([a], index=index, progress=False).unchanged == 1
+    fresh = _index(tmp_path / "fresh")
+    ingest([a, b], index=fresh, progress=False)
+    assert fresh.side.record("arxiv:2401.00001")["abstract"] == after["abstract"]

@@ -195,6 +195,73 @@ def test_prose_text_is_an_unknown_layout_not_papers(tmp_path, name):
     assert err.whole_file and "unknown layout" in err.message, err.message
 
 
+ABSTRACT = (
+    "Large language models are used for code generation. We study how they fail on long repositories. "
+    "Our benchmark of 500 tasks shows a 20% drop in accuracy."
+)
+OTHER_ABSTRACT = (
+    "Retrieval augmented generation improves factuality. However, retrieval noise hurts answers. "
+    "We propose a filter that scores passages before generation."
+)
+# hand-written "Title\n\nAbstract" lists: no site text or date line, yet papers
+HAND_WRITTEN = {
+    "pubmed-titles": (
+        f"Impact of diabetes on prognosis in patients with unstable angina: results of a registry of "
+        f"ten thousand patients followed for two years in six countries.\n\nBACKGROUND {ABSTRACT}\n\n"
+        f"Regulation of myeloid cell function through the CD200 receptor.\n\n{OTHER_ABSTRACT}\n\n"
+        f"Viral Paratransgenesis in the Malaria Vector Anopheles gambiae.\n\n{ABSTRACT}\n",
+        3,
+    ),
+    "two-paragraph-abstract": (
+        f"Code Models Fail on Long Repositories\n\n{ABSTRACT}\n\n"
+        "We further analyse the failure modes. Most errors come from missing cross-file context. "
+        "Adding retrieval closes half of the gap.\n\n"
+        f"Filtering Noisy Retrieval for RAG\n\n{OTHER_ABSTRACT}\n",
+        2,
+    ),
+    "one-word-title": (f"Mamba\n\n{ABSTRACT}\n\nFiltering Noisy Retrieval for RAG\n\n{OTHER_ABSTRACT}\n", 2),
+    "lowercase-abstracts": (
+        f"Multilingual Encoders\n\nmBERT and XLM-R are used widely. {ABSTRACT}\n\n"
+        f"Tumour Suppression\n\np53 mutations are common in cancer. {OTHER_ABSTRACT}\n\n"
+        f"Wnt Signalling\n\nβ-catenin is a transcriptional co-activator. {ABSTRACT}\n",
+        3,
+    ),
+    "tag-title": (
+        f"<think>: Reasoning Tags in LLMs\n\n{ABSTRACT}\n\n"
+        f'"Why Should I Trust You?": Explaining Predictions\n\n{OTHER_ABSTRACT}\n',
+        2,
+    ),
+    # one paper whose abstract is a single short sentence: an odd pair among good ones
+    "one-odd-pair": (
+        f"Code Models Fail on Long Repositories\n\n{ABSTRACT}\n\n"
+        "A Product Formula for Volumes of Varieties\n\nA simple application.\n\n"
+        f"Filtering Noisy Retrieval for RAG\n\n{OTHER_ABSTRACT}\n\n"
+        f"Cofibrations in the Category of Frolicher Spaces\n\n{ABSTRACT}\n",
+        3,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_hand_written_paper_list_is_read_without_site_text(tmp_path, name):
+    text, count = HAND_WRITTEN[name]
+    papers, errors = read_file(write(tmp_path / f"{name}.txt", text))
+    assert len(papers) == count, [str(e) for e in errors]
+    assert not any(e.whole_file for e in errors)
+    assert all(p.abstract.endswith(".") and len(p.title.split()) <= 40 for p in papers)
+
+
+def test_hand_written_titles_keep_their_shape(tmp_path):
+    papers = read_ok(write(tmp_path / "p.txt", HAND_WRITTEN["pubmed-titles"][0]))
+    assert papers[1].title == "Regulation of myeloid cell function through the CD200 receptor."
+    papers = read_ok(write(tmp_path / "t.txt", HAND_WRITTEN["tag-title"][0]))
+    assert papers[0].title == "<think>: Reasoning Tags in LLMs"
+    papers = read_ok(write(tmp_path / "m.txt", HAND_WRITTEN["two-paragraph-abstract"][0]))
+    assert papers[0].abstract.endswith("Adding retrieval closes half of the gap.")
+    papers = read_ok(write(tmp_path / "l.txt", HAND_WRITTEN["lowercase-abstracts"][0]))
+    assert [p.abstract.split()[0] for p in papers] == ["mBERT", "p53", "β-catenin"]
+
+
 # --------------------------------------------------------------------------- arXiv CSV / JSON
 
 

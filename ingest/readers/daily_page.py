@@ -6,14 +6,15 @@ told apart by shape (abstracts are long or several sentences), so hard-wrapped l
 paragraphs are joined. Boilerplate is dropped wherever it appears and is also the evidence that
 a file is such a page. This format is tried last. Whether a text is a page can only be told from
 its structure, so ``read`` decides and backs out (``NotThisFormat``, then "unknown layout") unless
-the text has site text or a date line, or, without them, is nothing but title/abstract pairs: a
-LICENSE, a README or free prose has headings, numbered clauses and wrapped sentences that are no
-such pairs.
+the text has site text or a date line, or, without them, is mostly title/abstract pairs (see
+``_is_page``): a LICENSE, a README or free prose has headings, numbered clauses and wrapped
+sentences that are mostly no such pairs.
 """
 
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 from ingest.records import Paper, ReadError, Source, clean_text, collapse_ws
 
@@ -80,36 +81,69 @@ class DailyPageFormat:
 
 
 def _is_page(page: _Page) -> bool:
-    """Site text or a date line makes a page; without them only clean title/abstract pairs do."""
+    """Site text or a date line makes a page; without them, mostly title/abstract pairs do.
+
+    A list of papers is nearly all pairs of a title (one short line, no sentence inside) and an
+    abstract (several sentences, or long); prose, a LICENSE or a README pairs up headings, clauses
+    and wrapped lines that mostly are not. One odd pair in a few (a one-word title, a title in
+    mark-up) and a second abstract paragraph now and then still make a page.
+    """
     if page.markers:
         return True
+    shaped = sum(_title_shaped(t) and _abstract_shaped(a) for t, a, _, _ in page.papers)
+    odd = len(page.papers) - shaped + len(page.errors)
     return (
-        len(page.papers) >= 2
-        and not page.errors
-        and not page.continued
-        and all(_title_shaped(t) and _abstract_shaped(a) for t, a, _, _ in page.papers)
+        shaped >= MIN_PAIRS
+        and shaped >= PAIR_SHARE * (shaped + odd)  # errors count too: prose makes many
+        and page.continued <= shaped  # more papers than extra paragraphs
     )
 
 
+# a page without site text or a date line needs this many well-shaped pairs, and this share of them
+MIN_PAIRS = 2
+PAIR_SHARE = Fraction(3, 5)
+MAX_TITLE_WORDS = 40
+SHORT_ABSTRACT_WORDS = 8  # a one-sentence abstract between two titles
+MIN_SHOUTED_LETTERS = 20  # "BERT" or "GPT-4o" is a name, not shouting
 # what starts a heading, list item, quote, table or code line in markdown / reST / plain text
-_MARKUP_START = tuple("#*->|`!<=_~+•")
+_MARKUP_START = tuple("#*->|`!=_~+•")
+_TAG_START = re.compile(r"<(?![a-z]+>)|<[a-z]+>\s*$", re.I)  # "<think>: ..." is a title, "<!--", "<div" are not
 _RULE = re.compile(r"([=\-_*#~^])\1\1")  # "===", "---": underlines and rules
+# a lowercase first word that is a plain word ("and", "which", "e.g.") continues a sentence;
+# "mBERT", "p53", "β-catenin" start one
+_CONTINUATION = re.compile(r"[^\W\d_]+(?=[\s,;:.)]|$)")
 
 
 def _title_shaped(text: str) -> bool:
-    """A paper title: one phrase, not a heading mark-up, a URL, a clause or a wrapped sentence."""
+    """A paper title: one phrase, perhaps ending in one period; not mark-up, a URL or a sentence."""
     return (
-        2 <= len(text.split()) <= 40
+        1 <= len(text.split()) <= MAX_TITLE_WORDS
+        and not _shouted(text)
         and not text.startswith(_MARKUP_START)
+        and not _TAG_START.match(text)
         and "://" not in text
         and not _RULE.search(text)
-        and (not text.endswith((".", ",", ";", ":")) or text.endswith("..."))
+        and not _SENTENCE_INSIDE.search(text)
+        and not text.endswith((",", ";", ":"))
+        and (not text.endswith("..") or text.endswith("..."))
     )
 
 
 def _abstract_shaped(text: str) -> bool:
-    """An abstract starts a sentence (not the rest of a wrapped one, nor mark-up)."""
-    return not text[:1].islower() and not text.startswith(_MARKUP_START)
+    """An abstract is long or several sentences and starts a sentence (not a wrapped one's rest)."""
+    continues = text[:1].islower() and (m := _CONTINUATION.match(text)) is not None and m.group().islower()
+    return (
+        _looks_like_abstract(text)  # a one-sentence abstract is an odd pair: BSD clauses are such
+        and not continues
+        and not text.startswith(_MARKUP_START)
+        and not _shouted(text)
+    )
+
+
+def _shouted(text: str) -> bool:
+    """Mostly capitals: a licence's disclaimer ("THE SOFTWARE IS PROVIDED ..."), not an abstract."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= MIN_SHOUTED_LETTERS and sum(c.isupper() for c in letters) > 0.6 * len(letters)
 
 
 def _empty(title: str, abstract: str) -> str | None:
@@ -136,6 +170,8 @@ _GLUED_BOILERPLATE = re.compile(
     r"(?i:subscribe|daily papers|by\s*ak and the research community)(?=[A-Z0-9\"'(\[])"
 )
 _PAGE_DATE = re.compile(rf"(?:{MONTH_RE})\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?", re.I)
+# "... Clouds. IX. The Serpens ..." is a title of a series, not two sentences
+_SENTENCE_INSIDE = re.compile(r"[a-z)\]%][.!]\s+[A-Z(][a-z]")
 _SENTENCE_END = re.compile(r"[a-z0-9)\]%][.!]\s+[A-Z(]")
 _TITLE_JOINERS = re.compile(
     r"(?:[:\-–—,&(/]|\b(?:and|or|of|for|the|with|in|on|to|a|an|via|from|by))$", re.I
@@ -166,6 +202,21 @@ def _looks_like_abstract(text: str) -> bool:
     if len(text) > 300 or len(_SENTENCE_END.findall(text)) >= 2:
         return True
     return text.endswith(".") and not text.endswith("..") and len(text.split()) >= 25
+
+
+def _long_title(unit: _Unit, nxt: _Unit | None) -> bool:
+    """A long one-sentence title ending in "." (PubMed style) before a longer abstract is a title.
+
+    Its length makes it look like a short abstract; an abstract's middle paragraph is rarely one
+    sentence of at most ``MAX_TITLE_WORDS`` words.
+    """
+    return (
+        nxt is not None
+        and nxt.abstract_like
+        and len(nxt.text) > len(unit.text)
+        and len(unit.text.split()) <= MAX_TITLE_WORDS
+        and _title_shaped(unit.text)
+    )
 
 
 def _is_page_date(text: str) -> bool:
@@ -229,7 +280,7 @@ def _parse_page(lines: list[tuple[int, str | None]]) -> _Page:
     for i, unit in enumerate(units):
         nxt = units[i + 1] if i + 1 < len(units) else None
         if not title:
-            if not unit.abstract_like:
+            if not unit.abstract_like or _long_title(unit, nxt):
                 title = [unit]
             elif last is not None:
                 last[1].append(unit.text)  # a further paragraph / wrapped part of the abstract
@@ -247,7 +298,7 @@ def _parse_page(lines: list[tuple[int, str | None]]) -> _Page:
             else:
                 page.errors.append((f"title without an abstract: {_clip(prev)}", title[0].lineno))
                 title = [unit]
-        elif len(unit.text.split()) >= 8:
+        elif len(unit.text.split()) >= SHORT_ABSTRACT_WORDS:
             finish(unit)  # a short abstract between two titles
         else:
             page.errors.append((f"title without an abstract: {_clip(title[-1].text)}", title[0].lineno))
