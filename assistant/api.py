@@ -13,7 +13,7 @@ from ingest.filters import AskpapersInputError, SearchFilters
 
 from .answers import Answer, Answerer
 from .conversation import condense_offline, is_follow_up, points_back
-from .questions import named_paper
+from .called import named_paper
 from .turns import Turn, to_turns
 from .retrieval import Hit, HybridRetriever
 from .settings import Settings, get_settings

@@ -14,6 +14,7 @@ from typing import Iterator
 
 from .answerability import features, share
 from .answers import REFUSAL, Answer, Citation
+from .called import named_paper, names_title
 from .asked import not_given, quantity_given, states_asked, states_detail
 from .evidence import FULLY_READ_PAPERS, Evidence, EvidenceScorer, term_sets
 from .listing import list_line, listed
@@ -34,9 +35,7 @@ from .questions import (
     is_claim,
     is_topic_query,
     items_asked,
-    named_paper,
     names,
-    names_title,
     own_name,
     short_name,
     states_contribution,

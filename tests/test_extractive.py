@@ -171,7 +171,7 @@ def test_the_paper_a_question_calls_by_its_own_name_answers_it(sample_assistant)
 
 def test_named_paper_is_the_one_hit_the_question_calls_by_its_own_name():
     from test_citations import hit
-    from assistant.questions import named_paper
+    from assistant.called import named_paper
 
     hits = [hit(1, "As Good as New: Recycling English GPT-2", "We adapt GPT-2 to Dutch."),
             hit(2, "ELECTRA: Pre-training Text Encoders as Discriminators", "We propose replaced token detection.")]

@@ -138,7 +138,7 @@ def test_own_name_questions():
 
 
 def test_a_question_calls_a_paper_by_the_name_its_title_carries():
-    from assistant.questions import names_title
+    from assistant.called import names_title
 
     title = "NV-Embed: Improved Techniques for Training LLMs as Generalist Embedding Models"
     assert names_title("What score did NV-Embed reach on the MTEB leaderboard?", title)
@@ -166,7 +166,7 @@ def test_a_quantity_in_a_clause_describing_the_named_thing_is_not_asked():
 
 
 def test_a_question_calls_a_paper_by_its_title_or_name_not_by_a_dimension():
-    from assistant.questions import named_paper, names_title, writes_title
+    from assistant.called import named_paper, names_title, writes_title
     from assistant.retrieval import Hit
 
     def hit(title, abstract=""):
