@@ -212,8 +212,9 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: list[Hit], context: str | None = None, focus: int = 0) -> Answer:
         """`context` is the standalone form of a follow-up; it decides answerability. The first
         `focus` hits are the papers a follow-up is about: the answer comes from them."""
-        if named_paper(question, hits) == 0:  # "What CIFAR-10 accuracy does Convolution Aware Initialization get?"
-            focus = max(focus, 1)  # the answer comes from the paper it calls by name, or it is refused
+        if not is_claim(question) and named_paper(question, hits) == 0:  # "What CIFAR-10 accuracy does
+            focus = max(focus, 1)  # Convolution Aware Initialization get?": from the paper it calls, or refused
+            # (a claim to check names what it is about, "BRCA1 …": the paper that supports it answers)
         evidence = self.scorer.score(question, hits)
         by_paper = group_by_paper(evidence)  # each paper's sentences as scored: what chooses the paper
         paper_score = {h: paper_support(ev) + RANK_PRIOR / (h + 1) for h, ev in by_paper.items()}
