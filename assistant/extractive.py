@@ -8,7 +8,6 @@ says "our model" (`quoting`). A "which papers …" question gets one line per pa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Iterator
 
@@ -37,6 +36,7 @@ from .questions import (
     items_asked,
     names,
     own_name,
+    says_count,
     short_name,
     states_contribution,
     states_new_name,
@@ -80,8 +80,6 @@ MIN_NEW_COVERAGE = 0.08  # ... or when it covers this share of the question's te
 NAMING_BONUS = 0.10  # for "which method ...?" questions, sentences that introduce a name
 SECOND_BEST_WEIGHT = 0.5  # weight of a paper's second-best sentence in its support
 RANK_PRIOR = 0.05  # small preference for the papers retrieval ranked higher
-_COUNTED = {n: re.compile(rf"\b({word}|{n})\b", re.I)
-            for n, word in enumerate(("two", "three", "four", "five", "six"), start=2)}  # "three techniques"
 # a claim to check is answered by the paper whose title and abstract as a whole say most of its terms
 # (idf-weighted share, `claim_paper_score`): the best sentence alone ties papers on the claim's topic.
 # Chosen on the even-id half of the SciFact training claims (0.05-0.3 all help there), checked on the
@@ -328,7 +326,7 @@ class ExtractiveAnswerer:
         count = items_asked(question)
         if count is None or any(enumerated_items(e.text) == count for e in picked):
             return None
-        if not any(_COUNTED[count].search(e.text) for e in picked):
+        if not any(says_count(e.text, count) for e in picked):
             return None  # no sentence picked announces them: an enumeration elsewhere may be of anything
         return next((e for e in candidates if enumerated_items(e.text) == count), None)
 

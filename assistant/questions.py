@@ -194,7 +194,7 @@ def asks_for_several(question: str) -> bool:
     return bool(_MULTI.search(question) or _ALL_OF_THEM.search(question))
 
 
-_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 # "what were the three tricks they used?", "which two techniques did they add?", "name the 4 stages"
 _ITEMS_ASKED = re.compile(r"\b(?:what|which|name|list|give)\b(?:\s+(?:are|were|is|was))?(?:\s+the|\s+its|\s+their)?"
                           r"\s+(two|three|four|five|six)\s+(?:[\w-]+\s+){0,2}?[a-z-]+[^s\W]s\b", re.I)
@@ -208,6 +208,12 @@ def items_asked(question: str) -> int | None:
     """How many things the question asks to be named: 3 for "what were the three tricks they used?"."""
     m = _ITEMS_ASKED.search(question)
     return _COUNT_WORDS[m.group(1).lower()] if m else None
+
+
+def says_count(text: str, count: int) -> bool:
+    """`text` says the count `count`, in words or digits: "we introduce three techniques", "3 tricks"."""
+    words = [w for w, n in _COUNT_WORDS.items() if n == count]
+    return re.search(rf"\b({'|'.join(words + [str(count)])})\b", text, re.I) is not None
 
 
 def enumerated_items(text: str) -> int:

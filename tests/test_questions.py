@@ -212,3 +212,11 @@ def test_introduced_names():
     assert "spark" in introduced_names(["Our method called Sparse masKed modeling (SparK) is general."])
     assert introduced_names(["We train a BiLSTM classifier on Dutch sentences."]) == set()
     assert introduced_names(["It improves named entity recognition (NER) by 2 points."]) == set()
+
+
+def test_says_count():
+    from assistant.questions import says_count
+
+    assert says_count("We introduce three techniques that help.", 3)
+    assert says_count("It adds 3 tricks.", 3)
+    assert not says_count("We introduce two techniques.", 3)
